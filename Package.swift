@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "MailEdge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mailedge", targets: ["mailedge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // System libraries, reached through pkg-config.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibevent", pkgConfig: "libevent_openssl",
+                       providers: [.apt(["libevent-dev"])]),
+        // One-line wrappers for the macros Swift cannot import; no logic.
+        .target(name: "CShims", dependencies: ["COpenSSL", "CLibevent"]),
+
+        // Pure layers: no C, no sockets.
+        .target(name: "MailProtocols"),
+        .target(name: "Config", dependencies: [
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+
+        // X.509 and TLS over OpenSSL.
+        .target(name: "Certificates", dependencies: ["COpenSSL", "CShims"]),
+        .target(name: "TLS", dependencies: ["Certificates", "COpenSSL", "CShims"]),
+
+        // Maildir and users (blocking; run from a work pool).
+        .target(name: "MailStore", dependencies: ["COpenSSL"]),
+
+        // libevent: loops, listeners, timers, mailbox.
+        .target(name: "Reactor", dependencies: ["CLibevent", "COpenSSL", "CShims"]),
+
+        // Receive connectors and connections.
+        .target(name: "Server", dependencies: [
+            "Reactor", "TLS", "Certificates", "MailProtocols", "MailStore", "Config",
+            "CLibevent", "COpenSSL", "CShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "mailedge", dependencies: [
+            "Server", "Config", "MailStore", "Certificates", "TLS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "MailProtocolsTests", dependencies: ["MailProtocols"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "CertificatesTests", dependencies: ["Certificates"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "Certificates"]),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
+    ]
+)

@@ -1,0 +1,90 @@
+import Foundation
+internal import COpenSSL
+internal import CShims
+
+/// What a self-signed certificate should carry. The X.509 work is OpenSSL's
+/// (`X509V3_EXT_conf_nid` with its own extension syntax); this is only the recipe.
+public struct CertificateProfile: Sendable, Equatable {
+    public var commonName: String
+    public var dnsNames: [String]
+    public var validity: Validity
+    public var keyUsage: [String]            // OpenSSL names: digitalSignature, keyEncipherment, ...
+    public var extendedKeyUsage: [String]    // serverAuth, clientAuth
+    /// nil: no basicConstraints extension; false: critical CA:FALSE (end entity).
+    public var basicConstraintsCA: Bool?
+
+    /// How long the certificate lives from its NotBefore.
+    public enum Validity: Sendable, Equatable {
+        case days(Int)
+        case years(Int)   // calendar years, as Exchange counts them
+
+        func notAfter(from start: Date) -> Date {
+            switch self {
+            case .days(let n): return start.addingTimeInterval(TimeInterval(n) * 86_400)
+            case .years(let n):
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: "UTC")!
+                return calendar.date(byAdding: .year, value: n, to: start)!
+            }
+        }
+    }
+
+    public init(commonName: String, dnsNames: [String], validity: Validity, keyUsage: [String],
+                extendedKeyUsage: [String], basicConstraintsCA: Bool?) {
+        self.commonName = commonName
+        self.dnsNames = dnsNames
+        self.validity = validity
+        self.keyUsage = keyUsage
+        self.extendedKeyUsage = extendedKeyUsage
+        self.basicConstraintsCA = basicConstraintsCA
+    }
+
+    /// Signs a new certificate for `key` with itself, SHA-256.
+    public func selfSign(key: PrivateKey, now: Date = Date()) throws -> X509Certificate {
+        OpenSSLError.clear()
+        guard let x509 = X509_new() else { throw OpenSSLError.drain("X509_new") }
+        let certificate = X509Certificate(owning: x509)
+        func check(_ ok: Bool, _ what: String) throws { if !ok { throw OpenSSLError.drain(what) } }
+
+        try check(X509_set_version(x509, 2) == 1, "setting version")
+        // 159-bit random positive serial, as RFC 5280 asks for unpredictable serials.
+        let serial = BN_new()!
+        defer { BN_free(serial) }
+        try check(BN_rand(serial, 159, -1, 0) == 1, "generating serial")
+        try check(BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x509)) != nil, "setting serial")
+
+        let begin = time_t(now.timeIntervalSince1970)
+        let end = time_t(validity.notAfter(from: now).timeIntervalSince1970)
+        try check(ASN1_TIME_set(X509_getm_notBefore(x509), begin) != nil, "setting notBefore")
+        try check(ASN1_TIME_set(X509_getm_notAfter(x509), end) != nil, "setting notAfter")
+
+        let name = X509_get_subject_name(x509)
+        try check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, commonName, -1, -1, 0) == 1,
+                  "setting subject CN=\(commonName)")
+        try check(X509_set_issuer_name(x509, name) == 1, "setting issuer")
+        try key.withUnsafeEVPPKEYPointer { pkey in
+            try check(X509_set_pubkey(x509, pkey) == 1, "setting public key")
+        }
+
+        var context = X509V3_CTX()
+        cshim_X509V3_set_ctx_nodb(&context)
+        X509V3_set_ctx(&context, x509, x509, nil, nil, 0)
+        var extensions: [(Int32, String)] = []
+        if let ca = basicConstraintsCA { extensions.append((NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE")) }
+        if !keyUsage.isEmpty { extensions.append((NID_key_usage, "critical," + keyUsage.joined(separator: ","))) }
+        if !extendedKeyUsage.isEmpty { extensions.append((NID_ext_key_usage, extendedKeyUsage.joined(separator: ","))) }
+        if !dnsNames.isEmpty { extensions.append((NID_subject_alt_name, dnsNames.map { "DNS:\($0)" }.joined(separator: ","))) }
+        extensions.append((NID_subject_key_identifier, "hash"))
+        for (nid, value) in extensions {
+            guard let ext = X509V3_EXT_conf_nid(nil, &context, nid, value) else {
+                throw OpenSSLError.drain("building extension \(String(cString: OBJ_nid2sn(nid)))=\(value)")
+            }
+            defer { X509_EXTENSION_free(ext) }
+            try check(X509_add_ext(x509, ext, -1) == 1, "adding extension")
+        }
+        try key.withUnsafeEVPPKEYPointer { pkey in
+            try check(X509_sign(x509, pkey, EVP_sha256()) > 0, "signing certificate")
+        }
+        return certificate
+    }
+}

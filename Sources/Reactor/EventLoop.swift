@@ -1,0 +1,133 @@
+import Foundation
+internal import CLibevent
+internal import CShims
+
+/// libevent must know about pthreads before the first `event_base` exists; a
+/// global `let` initialiser runs exactly once.
+private let threadingEnabled: Bool = evthread_use_pthreads() == 0
+
+/// One libevent `event_base`, created on and owned by one worker thread. Not
+/// Sendable: everything here runs on that thread, except `LoopWaker.wake()`.
+public final class EventLoop {
+    let base: OpaquePointer
+    private var wakers: [LoopWaker] = []
+
+    public init() throws {
+        precondition(threadingEnabled, "evthread_use_pthreads failed")
+        guard let base = event_base_new() else { throw ReactorError(message: "event_base_new failed") }
+        self.base = base
+    }
+
+    deinit {
+        for waker in wakers { waker.free() }
+        event_base_free(base)
+    }
+
+    /// Runs until a waker's handler calls `breakLoop()`.
+    public func run() {
+        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+    }
+
+    /// Ends `run()` after the current callbacks; call on the loop thread (from a
+    /// waker handler when the request comes from another thread).
+    public func breakLoop() { event_base_loopbreak(base) }
+
+    /// A Sendable handle any thread may use to run `handler` on this loop.
+    /// (`event_base_loopbreak` from another thread can be lost; `event_active` cannot.)
+    public func makeWaker(_ handler: @escaping () -> Void) -> LoopWaker {
+        let waker = LoopWaker(base: base, handler: handler)
+        wakers.append(waker)
+        return waker
+    }
+
+    /// Runs `handler` once after `seconds` (0 = next loop turn).
+    public func schedule(after seconds: Double, _ handler: @escaping () -> Void) -> LoopTimer {
+        let timer = LoopTimer(base: base, handler: handler)
+        timer.arm(seconds)
+        return timer
+    }
+
+    /// Runs `handler` on the next loop turn; used to free objects outside the
+    /// callbacks of the objects themselves.
+    public func runSoon(_ handler: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(CallbackBox(handler))
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        event_base_once(base, -1, Int16(EV_TIMEOUT), deferredCallback, box.toOpaque(), &zero)
+    }
+
+    package func withUnsafeEventBasePointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R { try body(base) }
+}
+
+/// Holds a Swift closure for a C callback.
+final class CallbackBox {
+    let handler: () -> Void
+    init(_ handler: @escaping () -> Void) { self.handler = handler }
+}
+
+/// Retain policy: `defer` passes a retained box; released here, exactly once.
+private func deferredCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    guard let arg else { return }
+    let box = Unmanaged<CallbackBox>.fromOpaque(arg).takeRetainedValue()
+    box.handler()
+}
+
+/// Wakes a loop from any thread. `event_active` is thread-safe once
+/// `evthread_use_pthreads` ran; the handler itself runs on the loop thread.
+public final class LoopWaker: @unchecked Sendable {
+    private var event: OpaquePointer?
+    private let box: CallbackBox
+
+    init(base: OpaquePointer, handler: @escaping () -> Void) {
+        box = CallbackBox(handler)
+        // Retain policy: passUnretained; the EventLoop keeps this waker alive and
+        // frees the event before the waker goes away.
+        event = event_new(base, -1, 0, wakerCallback, Unmanaged.passUnretained(box).toOpaque())
+    }
+
+    public func wake() {
+        if let event { event_active(event, Int32(EV_READ), 0) }
+    }
+
+    func free() {
+        if let event { event_free(event) }
+        event = nil
+    }
+}
+
+private func wakerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    guard let arg else { return }
+    Unmanaged<CallbackBox>.fromOpaque(arg).takeUnretainedValue().handler()
+}
+
+/// A one-shot timer on a loop; re-armable. Owned by whoever must cancel it.
+public final class LoopTimer {
+    private var event: OpaquePointer?
+    private let box: CallbackBox
+
+    init(base: OpaquePointer, handler: @escaping () -> Void) {
+        box = CallbackBox(handler)
+        // Retain policy: passUnretained; the event is freed in deinit, before the box.
+        event = cshim_evtimer_new(base, timerCallback, Unmanaged.passUnretained(box).toOpaque())
+    }
+
+    deinit { if let event { event_free(event) } }
+
+    public func arm(_ seconds: Double) {
+        guard let event else { return }
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        event_add(event, &tv)
+    }
+
+    public func cancel() { if let event { event_del(event) } }
+}
+
+private func timerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    guard let arg else { return }
+    Unmanaged<CallbackBox>.fromOpaque(arg).takeUnretainedValue().handler()
+}
+
+public struct ReactorError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

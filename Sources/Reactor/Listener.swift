@@ -1,0 +1,85 @@
+import Foundation
+internal import CLibevent
+
+/// One listening socket on one loop (`evconnlistener`). Every worker binds its own
+/// listener to each address with SO_REUSEPORT, so the kernel spreads accepts over
+/// the threads. Owned by its worker; freed on the loop thread.
+public final class Listener {
+    private var listener: OpaquePointer?
+    private let box: AcceptBox
+    public let address: String
+
+    /// `host` is a numeric IPv4 or IPv6 address.
+    public init(loop: EventLoop, host: String, port: UInt16, onAccept: @escaping (Int32, String) -> Void) throws {
+        box = AcceptBox(onAccept)
+        address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        // No LEV_OPT_DEFERRED_ACCEPT: SMTP, IMAP and POP3 are server-speaks-first.
+        var flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT
+        let context = Unmanaged.passUnretained(box).toOpaque()
+        if host.contains(":") {
+            flags |= LEV_OPT_BIND_IPV6ONLY
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = port.bigEndian
+            guard inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1 else { throw ReactorError(message: "\(address): not an IPv6 address") }
+            listener = withUnsafePointer(to: &sin6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    evconnlistener_new_bind(loop.base, acceptCallback, context, flags, 1024, $0, Int32(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        } else {
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            guard inet_pton(AF_INET, host, &sin.sin_addr) == 1 else { throw ReactorError(message: "\(address): not an IPv4 address") }
+            listener = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    evconnlistener_new_bind(loop.base, acceptCallback, context, flags, 1024, $0, Int32(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        guard listener != nil else {
+            throw ReactorError(message: "cannot listen on \(address): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Stops accepting and closes the socket.
+    public func close() {
+        if let listener { evconnlistener_free(listener) }
+        listener = nil
+    }
+
+    deinit { close() }
+}
+
+final class AcceptBox {
+    let onAccept: (Int32, String) -> Void
+    init(_ onAccept: @escaping (Int32, String) -> Void) { self.onAccept = onAccept }
+}
+
+/// Retain policy: passUnretained; the Listener owns the box and frees the
+/// evconnlistener before the box goes away.
+private func acceptCallback(_ listener: OpaquePointer?, _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?,
+                            _ length: Int32, _ context: UnsafeMutableRawPointer?) {
+    guard let context else { close(fd); return }
+    let box = Unmanaged<AcceptBox>.fromOpaque(context).takeUnretainedValue()
+    box.onAccept(fd, address.map(describeAddress) ?? "unknown")
+}
+
+/// Numeric text of a peer address: "127.0.0.1" or "::1".
+func describeAddress(_ address: UnsafeMutablePointer<sockaddr>) -> String {
+    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+    switch Int32(address.pointee.sa_family) {
+    case AF_INET:
+        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+            _ = inet_ntop(AF_INET, &sin.pointee.sin_addr, &buffer, socklen_t(buffer.count))
+        }
+    case AF_INET6:
+        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+            _ = inet_ntop(AF_INET6, &sin6.pointee.sin6_addr, &buffer, socklen_t(buffer.count))
+        }
+    default:
+        return "unknown"
+    }
+    return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -1,0 +1,34 @@
+import Synchronization
+
+/// Counts open connections per client address across all workers, so one host
+/// cannot take every slot. Shared by the workers; every call is under one lock.
+public final class ConnectionLimiter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    private let total = Atomic<Int>(0)
+    public let maximumPerClient: Int
+
+    public init(maximumPerClient: Int) { self.maximumPerClient = maximumPerClient }
+
+    /// False when `client` already holds the maximum.
+    public func acquire(_ client: String) -> Bool {
+        let ok = counts.withLock { counts -> Bool in
+            let current = counts[client, default: 0]
+            guard current < maximumPerClient else { return false }
+            counts[client] = current + 1
+            return true
+        }
+        if ok { total.add(1, ordering: .relaxed) }
+        return ok
+    }
+
+    public func release(_ client: String) {
+        counts.withLock { counts in
+            let current = counts[client, default: 0]
+            if current <= 1 { counts[client] = nil } else { counts[client] = current - 1 }
+        }
+        total.subtract(1, ordering: .relaxed)
+    }
+
+    /// Open connections on all workers.
+    public var openConnections: Int { total.load(ordering: .relaxed) }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import MailProtocols
+import Reactor
+
+/// One worker thread: its own event loop, its own listener on every bind address
+/// (SO_REUSEPORT) and the connections it accepted, which never leave it. Other
+/// threads talk to it only through `post` (its mailbox).
+final class Worker {
+    enum Message: Sendable {
+        case completed(connection: UInt64, Completion)
+        case stopAccepting
+        case closeSessions
+        case stop
+    }
+
+    enum Completion: Sendable {
+        case authenticated(Bool)
+        case recipient(RecipientVerdict)
+        case delivered(DeliveryResult)
+    }
+
+    let index: Int
+    let runtime: ServerRuntime
+    let loop: EventLoop
+    var logger: Logger
+    private var listeners: [Listener] = []
+    private var connections: [UInt64: SMTPConnection] = [:]
+    private var nextID: UInt64 = 0
+    private(set) var mailbox: Mailbox<Message>!
+
+    /// Runs on the worker thread.
+    init(index: Int, runtime: ServerRuntime) throws {
+        self.index = index
+        self.runtime = runtime
+        self.loop = try EventLoop()
+        self.logger = runtime.logger
+        logger[metadataKey: "worker"] = "\(index)"
+        mailbox = Mailbox(loop: loop) { [unowned self] messages in
+            for message in messages { self.handle(message) }
+        }
+        for connector in runtime.connectors {
+            for address in connector.config.bind {
+                let listener = try Listener(loop: loop, host: address.host, port: address.port) { [unowned self] fd, client in
+                    self.accept(fd: fd, client: client, connector: connector)
+                }
+                listeners.append(listener)
+            }
+        }
+    }
+
+    func run() {
+        loop.run()
+        // Connections are freed here, on their own thread, after the loop stopped.
+        for connection in connections.values { connection.abort() }
+        connections.removeAll()
+        listeners.removeAll()
+    }
+
+    private func accept(fd: Int32, client: String, connector: ReceiveConnector) {
+        guard runtime.limiter.acquire(client) else {
+            logger.warning("connection refused: too many connections from client", metadata: [
+                "connector": "\(connector.name)", "client": "\(client)",
+                "limit": "\(runtime.limiter.maximumPerClient)"])
+            if !connector.isImplicitTLS {
+                let reply = Array("421 4.7.0 \(connector.policy.fqdn) Error: too many connections from \(client)\r\n".utf8)
+                _ = reply.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            }
+            Glibc.close(fd)
+            return
+        }
+        nextID += 1
+        let id = (UInt64(index) << 48) | nextID
+        do {
+            let connection = try SMTPConnection(id: id, fd: fd, client: client, connector: connector, worker: self)
+            connections[id] = connection
+            connection.start()
+        } catch {
+            logger.error("cannot set up connection", metadata: ["client": "\(client)", "error": "\(error)"])
+            runtime.limiter.release(client)
+        }
+    }
+
+    /// Called from inside the connection's own callbacks: the last reference is
+    /// dropped on the next loop turn, never while its channel is mid-callback.
+    func connectionEnded(_ connection: SMTPConnection) {
+        guard connections[connection.id] != nil else { return }
+        runtime.limiter.release(connection.client)
+        let id = connection.id
+        loop.runSoon { [unowned self] in _ = self.connections.removeValue(forKey: id) }
+    }
+
+    var openConnections: Int { connections.count }
+
+    /// Blocking work for a connection, run on the shared pool; the result comes
+    /// back through the mailbox to the connection, if it is still there.
+    func submit(for connection: UInt64, _ work: @escaping @Sendable () -> Completion) {
+        let mailbox = self.mailbox!
+        runtime.workPool.async {
+            mailbox.post(.completed(connection: connection, work()))
+        }
+    }
+
+    private func handle(_ message: Message) {
+        switch message {
+        case .completed(let id, let completion):
+            connections[id]?.complete(completion)
+        case .stopAccepting:
+            for listener in listeners { listener.close() }
+            listeners.removeAll()
+        case .closeSessions:
+            for connection in Array(connections.values) { connection.shutdown() }
+        case .stop:
+            loop.breakLoop()
+        }
+    }
+}

@@ -1,0 +1,118 @@
+internal import COpenSSL
+internal import CShims
+import Certificates
+
+/// Owns one server `SSL_CTX`: the policy plus one certificate chain and key. Built
+/// once off the event loops and never mutated afterwards; OpenSSL lets many
+/// threads create `SSL` objects from one `SSL_CTX`, hence `@unchecked Sendable`.
+public final class ServerTLSContext: @unchecked Sendable {
+    private let context: OpaquePointer
+    public let policy: TLSPolicy
+    public let certificate: StoredCertificate
+
+    public init(policy: TLSPolicy, certificate: StoredCertificate) throws(TLSSetupError) {
+        OpenSSLError.clear()
+        guard let context = SSL_CTX_new(TLS_server_method()) else {
+            throw TLSSetupError(key: nil, message: "\(OpenSSLError.drain("SSL_CTX_new"))")
+        }
+        self.context = context
+        self.policy = policy
+        self.certificate = certificate
+        try configure()
+    }
+
+    deinit { SSL_CTX_free(context) }
+
+    private func configure() throws(TLSSetupError) {
+        func fail(_ key: String?, _ what: String) -> TLSSetupError {
+            TLSSetupError(key: key, message: "\(OpenSSLError.drain(what))")
+        }
+        let versions: (TLSPolicy.Version) -> Int32 = { $0 == .tls12 ? TLS1_2_VERSION : TLS1_3_VERSION }
+        guard cshim_SSL_CTX_set_min_proto_version(context, versions(policy.minimumVersion)) == 1,
+              cshim_SSL_CTX_set_max_proto_version(context, versions(policy.maximumVersion)) == 1 else {
+            throw fail("tls.protocols", "setting protocol versions")
+        }
+        guard SSL_CTX_set_cipher_list(context, policy.ciphers + TLSPolicy.forbiddenSuffix) == 1 else {
+            throw fail("tls.ciphers", "no usable cipher in \"\(policy.ciphers)\"")
+        }
+        guard SSL_CTX_set_ciphersuites(context, policy.ciphersuites) == 1 else {
+            throw fail("tls.ciphersuites", "no usable suite in \"\(policy.ciphersuites)\"")
+        }
+        // AEAD only: a cipher string may name CBC suites; refuse rather than serve them.
+        for name in enabledCiphers where !Self.isAEAD(name, in: context) {
+            throw TLSSetupError(key: "tls.ciphers", message: "cipher \(name) is not an AEAD cipher; only AES-GCM and ChaCha20-Poly1305 are allowed")
+        }
+        guard cshim_SSL_CTX_set1_groups_list(context, policy.groups) == 1 else {
+            throw fail("tls.groups", "setting groups \(policy.groups)")
+        }
+        var options = cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE
+        if !policy.sessionTickets { options |= cshim_SSL_OP_NO_TICKET }
+        SSL_CTX_set_options(context, options)
+        _ = cshim_SSL_CTX_set_mode(context, cshim_SSL_MODE_RELEASE_BUFFERS)
+        _ = cshim_SSL_CTX_set_dh_auto(context, 1)
+        _ = cshim_SSL_CTX_set_session_cache_mode(context, cshim_SSL_SESS_CACHE_SERVER)
+        let sessionContext: [UInt8] = Array("mailedge".utf8)
+        _ = SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count))
+        // Without a servername callback OpenSSL never acknowledges SNI (INTEROP.md).
+        _ = cshim_SSL_CTX_set_tlsext_servername_callback(context, servernameCallback)
+
+        guard let key = certificate.key else {
+            throw TLSSetupError(key: nil, message: "\(certificate.certificatePath): no private key")
+        }
+        let ok = certificate.leaf.withUnsafeX509Pointer { leaf in
+            key.withUnsafeEVPPKEYPointer { pkey in
+                withChainStack(certificate.chain.dropFirst()) { chain in
+                    SSL_CTX_use_cert_and_key(context, leaf, pkey, chain, 1)
+                }
+            }
+        }
+        guard ok == 1, SSL_CTX_check_private_key(context) == 1 else {
+            throw fail(nil, "\(certificate.certificatePath): loading certificate and key")
+        }
+    }
+
+    /// Names of the TLS 1.2 ciphers (and 1.3 suites) this context will negotiate, in preference order.
+    public var enabledCiphers: [String] {
+        guard let stack = SSL_CTX_get_ciphers(context) else { return [] }
+        return (0..<cshim_sk_SSL_CIPHER_num(stack)).compactMap { index in
+            cshim_sk_SSL_CIPHER_value(stack, index).map { String(cString: SSL_CIPHER_get_name($0)) }
+        }
+    }
+
+    private static func isAEAD(_ name: String, in context: OpaquePointer) -> Bool {
+        guard let stack = SSL_CTX_get_ciphers(context) else { return false }
+        for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
+            if let cipher = cshim_sk_SSL_CIPHER_value(stack, index),
+               String(cString: SSL_CIPHER_get_name(cipher)) == name {
+                return SSL_CIPHER_is_aead(cipher) == 1
+            }
+        }
+        return false
+    }
+
+    /// A new `SSL` for one accepted connection; the caller owns it (or hands it to libevent).
+    package func makeSSL() -> OpaquePointer? { SSL_new(context) }
+}
+
+/// A TLS setting that cannot be applied, with the config key it came from.
+public struct TLSSetupError: Error, Sendable, CustomStringConvertible {
+    public var key: String?
+    public var message: String
+    public var description: String { key.map { "\($0): \(message)" } ?? message }
+}
+
+/// Acknowledges SNI; the certificate is chosen elsewhere (issue 4's resolver).
+private func servernameCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePointer<Int32>?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
+    SSL_TLSEXT_ERR_OK
+}
+
+private func withChainStack<R>(_ chain: ArraySlice<X509Certificate>, _ body: (OpaquePointer?) -> R) -> R {
+    guard !chain.isEmpty, let stack = OPENSSL_sk_new_null() else { return body(nil) }
+    defer { OPENSSL_sk_free(stack) }
+    var holders: [X509Certificate] = []
+    for certificate in chain {
+        certificate.withUnsafeX509Pointer { _ = OPENSSL_sk_push(stack, UnsafeRawPointer($0)) }
+        holders.append(certificate)
+    }
+    return withExtendedLifetime(holders) { body(stack) }
+}
