@@ -28,6 +28,14 @@ public struct StoredCertificate: Sendable {
     public var certificatePath: String
     public var keyPath: String?
 
+    public init(chain: [X509Certificate], key: PrivateKey?, metadata: CertificateMetadata, certificatePath: String, keyPath: String?) {
+        self.chain = chain
+        self.key = key
+        self.metadata = metadata
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+
     public var leaf: X509Certificate { chain[0] }
     public var thumbprint: Thumbprint { leaf.thumbprint }
 }

@@ -88,7 +88,16 @@ public final class X509Certificate: @unchecked Sendable {
     public var notBefore: Date { Self.date(X509_get0_notBefore(x509)) }
     public var notAfter: Date { Self.date(X509_get0_notAfter(x509)) }
 
-    public var isSelfSigned: Bool { X509_check_issued(x509, x509) == X509_V_OK }
+    /// Issuer equals subject and the certificate's own key verifies its signature
+    /// (X509_check_issued would also demand keyCertSign, which end-entity
+    /// self-signed certificates such as Exchange's do not carry).
+    public var isSelfSigned: Bool {
+        guard X509_NAME_cmp(X509_get_subject_name(x509), X509_get_issuer_name(x509)) == 0,
+              let key = X509_get0_pubkey(x509) else { return false }
+        OpenSSLError.clear()
+        defer { ERR_clear_error() }
+        return X509_verify(x509, key) == 1
+    }
 
     public var signatureAlgorithm: String {
         String(cString: OBJ_nid2ln(X509_get_signature_nid(x509)))
