@@ -155,6 +155,7 @@ extension SMTPSession {
                 }
                 if size > policy.messageSizeLimit {
                     reply("552 5.3.4 Message size exceeds fixed maximum message size")
+                    emit(.limitReached(.messageTooLarge(limit: policy.messageSizeLimit)))
                     return
                 }
             case "BODY":
@@ -199,6 +200,7 @@ extension SMTPSession {
         }
         guard transaction.recipients.count < max(policy.maxRecipients, 1) else {
             reply("452 4.5.3 Error: too many recipients")
+            emit(.limitReached(.tooManyRecipients(limit: max(policy.maxRecipients, 1))))
             return
         }
         mode = .awaiting(.recipient(address: address))

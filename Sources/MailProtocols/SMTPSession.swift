@@ -99,6 +99,7 @@ public struct SMTPSession {
         input.append(bytes)
         if isWaiting, input.unreadCount > policy.pipelineLimit {
             reply("421 4.7.0 \(policy.fqdn) Error: too much pipelined input")
+            emit(.limitReached(.pipelinedInputTooLarge(limit: policy.pipelineLimit)))
             close()
             return takeOutbox()
         }
@@ -219,6 +220,7 @@ public struct SMTPSession {
                 switch line {
                 case .tooLong:
                     if sasl { mode = .command }
+                    emit(.limitReached(.lineTooLong(limit: sasl ? policy.authLineLimit : policy.commandLineLimit)))
                     protocolError("500 5.5.2 Line too long")
                 case .line(let bytes):
                     if sasl { handleSASLResponse(bytes) } else { handleCommandLine(bytes) }
@@ -234,6 +236,7 @@ public struct SMTPSession {
             transaction = nil
             mode = .command
             reply("552 5.3.4 Message size exceeds fixed maximum message size")
+            emit(.limitReached(.messageTooLarge(limit: policy.messageSizeLimit)))
             return
         }
         guard let transaction, let heloName else {
@@ -282,6 +285,7 @@ public struct SMTPSession {
         errorCount += 1
         if errorCount >= policy.errorLimit {
             reply("421 4.7.0 \(policy.fqdn) Error: too many errors")
+            emit(.limitReached(.tooManyErrors(limit: policy.errorLimit)))
             close()
         }
     }

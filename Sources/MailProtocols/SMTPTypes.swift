@@ -89,4 +89,25 @@ public enum SMTPAction: Sendable, Equatable {
     case deliver(SMTPEnvelope)
     /// Close the connection after flushing prior sends.
     case close
+    /// A limit was hit (the reply is already in the outbox); the connection logs it.
+    case limitReached(SMTPLimit)
+}
+
+/// The session limits whose breach the operator should see in the log.
+public enum SMTPLimit: Sendable, Equatable, CustomStringConvertible {
+    case lineTooLong(limit: Int)
+    case messageTooLarge(limit: Int)
+    case tooManyRecipients(limit: Int)
+    case tooManyErrors(limit: Int)
+    case pipelinedInputTooLarge(limit: Int)
+
+    public var description: String {
+        switch self {
+        case .lineTooLong(let limit): return "line longer than \(limit) bytes"
+        case .messageTooLarge(let limit): return "message larger than \(limit) bytes"
+        case .tooManyRecipients(let limit): return "more than \(limit) recipients"
+        case .tooManyErrors(let limit): return "\(limit) errors"
+        case .pipelinedInputTooLarge(let limit): return "more than \(limit) bytes of pipelined input"
+        }
+    }
 }

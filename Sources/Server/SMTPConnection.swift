@@ -97,6 +97,8 @@ final class SMTPConnection {
                 worker.submit(for: id) { .delivered(delivery.deliver(envelope, logger: logger)) }
             case .close:
                 closeWhenDrained = true
+            case .limitReached(let limit):
+                logger.warning("limit reached", metadata: ["limit": "\(limit)"])
             }
         }
         if (upgradeWhenDrained || closeWhenDrained) && channel.pendingOutput == 0 { drained() }

@@ -185,6 +185,7 @@ def test_overlong_line_gets_500_and_other_sessions_continue(server):
     assert other.command("EHLO ok.test").startswith("250")
     other.close()
     c.close()
+    wait_for(lambda: "limit=line longer than 2048 bytes" in server.log_text(), what="log line for the long line")
 
 
 def test_oversized_message_gets_552_and_nothing_is_stored(make_server):
@@ -202,6 +203,7 @@ def test_oversized_message_gets_552_and_nothing_is_stored(make_server):
     assert c.command("NOOP").startswith("250")
     c.close()
     assert server.maildir_new() == []
+    wait_for(lambda: server.log_text().count("limit=message larger than 4096 bytes") == 2, what="two size log lines")
 
 
 def test_idle_timeout_gets_421_without_disturbing_others(make_server):
@@ -252,3 +254,16 @@ def test_sigterm_drains_then_exits_zero(make_server):
     assert c.reply().startswith("421 4.3.2")
     assert server.proc.wait(timeout=20) == 0
     assert "stopped" in server.log_text()
+
+
+def test_accepts_spread_over_worker_threads(server):
+    # Each worker has its own SO_REUSEPORT listener; the kernel spreads
+    # connections by address hash, so 16 connections all landing on one of two
+    # workers would happen with probability 2**-15 (16 stays under the default
+    # limit of 20 connections per client address).
+    clients = [Line(server.smtp) for _ in range(16)]
+    for c in clients:
+        assert c.reply().startswith("220")
+        c.close()
+    wait_for(lambda: "worker=0 [Server] connection opened" in server.log_text()
+             and "worker=1 [Server] connection opened" in server.log_text(), what="both workers accepting")

@@ -65,8 +65,9 @@ final class SMTPDataTests: XCTestCase {
         XCTAssertEqual(t.send(String(repeating: "x", count: 5000) + "\r\n").actions, [])
         XCTAssertLessThanOrEqual(t.session.dataReader?.message.count ?? 0, 10, "never keeps more than the limit")
         let step = t.send(".\r\nNOOP\r\n")
-        XCTAssertEqual(step.actions, [.send("552 5.3.4 Message size exceeds fixed maximum message size\r\n"
-                                            + "250 2.0.0 Ok\r\n")])
+        XCTAssertEqual(step.actions, [.send("552 5.3.4 Message size exceeds fixed maximum message size\r\n"),
+                                      .limitReached(.messageTooLarge(limit: 10)),
+                                      .send("250 2.0.0 Ok\r\n")])
         XCTAssertEqual(t.send("RCPT TO:<a@contoso.com>\r\n").text, "503 5.5.1 Error: need MAIL command\r\n",
                        "the transaction is reset")
     }

@@ -157,7 +157,9 @@ final class SMTPSessionBasicsTests: XCTestCase {
         XCTAssertEqual(t.send(long).actions, [], "no reply before the line ends")
         XCTAssertEqual(t.session.input.unreadCount, 0, "the over-long line is not buffered")
         XCTAssertEqual(t.send(String(repeating: "y", count: 100)).actions, [])
-        XCTAssertEqual(t.send("\r\nNOOP\r\n").text, "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n")
+        let step = t.send("\r\nNOOP\r\n")
+        XCTAssertEqual(step.text, "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n")
+        XCTAssertEqual(step.limits, [.lineTooLong(limit: 64)])
     }
 
     func testLineLimitIncludesTheLineEnd() {
@@ -185,7 +187,8 @@ final class SMTPSessionBasicsTests: XCTestCase {
         XCTAssertEqual(t.send("BOGUS\r\nBOGUS\r\n").codes, ["500", "500"])
         let step = t.send("BOGUS\r\nNOOP\r\n")
         XCTAssertEqual(step.actions, [.send("500 5.5.2 Error: command not recognized\r\n"
-                                            + "421 4.7.0 mx.contoso.com Error: too many errors\r\n"), .close])
+                                            + "421 4.7.0 mx.contoso.com Error: too many errors\r\n"),
+                                      .limitReached(.tooManyErrors(limit: 3)), .close])
         XCTAssertTrue(t.session.isClosed)
     }
 
@@ -207,7 +210,8 @@ final class SMTPSessionBasicsTests: XCTestCase {
         let t = SMTPTranscript { $0.maxPipelinedInput = 4096 }.greeted()
         t.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@contoso.com>\r\n")
         let step = t.send(String(repeating: "NOOP\r\n", count: 3000))
-        XCTAssertEqual(step.actions, [.send("421 4.7.0 mx.contoso.com Error: too much pipelined input\r\n"), .close])
+        XCTAssertEqual(step.actions, [.send("421 4.7.0 mx.contoso.com Error: too much pipelined input\r\n"),
+                                      .limitReached(.pipelinedInputTooLarge(limit: 12_288)), .close])  // never below the AUTH line limit
         XCTAssertEqual(t.verdict(.local).actions, [])
     }
 

@@ -28,8 +28,19 @@ struct SMTPStep {
         }
     }
 
+    /// Actions other than replies and limit notices.
     var others: [SMTPAction] {
-        actions.filter { if case .send = $0 { return false } else { return true } }
+        actions.filter {
+            switch $0 {
+            case .send, .limitReached: return false
+            default: return true
+            }
+        }
+    }
+
+    /// Limits the step reported.
+    var limits: [SMTPLimit] {
+        actions.compactMap { if case .limitReached(let limit) = $0 { return limit } else { return nil } }
     }
 
     /// Reply lines without CRLF.

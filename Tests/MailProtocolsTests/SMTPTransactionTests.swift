@@ -69,7 +69,9 @@ final class SMTPTransactionTests: XCTestCase {
     func testSizeParameter() {
         let t = SMTPTranscript { $0.maxMessageSize = 1000 }.greeted()
         let tooBig = "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
-        XCTAssertEqual(t.send("MAIL FROM:<a@example.org> SIZE=1001\r\n").text, tooBig)
+        let declared = t.send("MAIL FROM:<a@example.org> SIZE=1001\r\n")
+        XCTAssertEqual(declared.text, tooBig)
+        XCTAssertEqual(declared.limits, [.messageTooLarge(limit: 1000)])
         XCTAssertEqual(t.send("MAIL FROM:<a@example.org> SIZE=999999999999999999999\r\n").text, tooBig)
         XCTAssertEqual(t.send("MAIL FROM:<a@example.org> SIZE=12x\r\n").text, "501 5.5.4 Bad SIZE parameter\r\n")
         XCTAssertEqual(t.send("MAIL FROM:<a@example.org> SIZE=\r\n").text, "501 5.5.4 Bad SIZE parameter\r\n")
@@ -144,7 +146,7 @@ final class SMTPTransactionTests: XCTestCase {
         t.send("RCPT TO:<b@contoso.com>\r\n")
         t.verdict(.local)
         XCTAssertEqual(t.send("RCPT TO:<c@contoso.com>\r\n").actions,
-                       [.send("452 4.5.3 Error: too many recipients\r\n")])
+                       [.send("452 4.5.3 Error: too many recipients\r\n"), .limitReached(.tooManyRecipients(limit: 2))])
     }
 
     func testDataSequencing() {
