@@ -11,4 +11,5 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/kdf.h>
+#include <openssl/pkcs12.h>
 #endif

@@ -112,10 +112,25 @@ public struct CertificateStore: Sendable {
         }
         let pemPath = "\(directory)/\(thumbprint).pem"
         try Self.write(chain.flatMap { (try? $0.pem()) ?? [] }, to: pemPath, mode: 0o644)
+        try updateMetadata(of: chain[0].thumbprint, metadata)
+        return StoredCertificate(chain: chain, key: key, metadata: metadata, certificatePath: pemPath, keyPath: keyPath)
+    }
+
+    /// Rewrites a certificate's `<thumbprint>.json` (services, friendly name, ...).
+    public func updateMetadata(of thumbprint: Thumbprint, _ metadata: CertificateMetadata) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try Self.write(Array(try encoder.encode(metadata)), to: "\(directory)/\(thumbprint).json", mode: 0o644)
-        return StoredCertificate(chain: chain, key: key, metadata: metadata, certificatePath: pemPath, keyPath: keyPath)
+        try Self.write(Array(try encoder.encode(metadata)), to: "\(directory)/\(thumbprint.hex).json", mode: 0o644)
+    }
+
+    /// Deletes a certificate's three files.
+    public func remove(_ thumbprint: Thumbprint) throws {
+        for suffix in ["pem", "key", "json"] {
+            let path = "\(directory)/\(thumbprint.hex).\(suffix)"
+            if unlink(path) != 0 && errno != ENOENT {
+                throw CertificateFileError(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
     }
 
     /// Creates the default certificates when the store holds no certificate at all.

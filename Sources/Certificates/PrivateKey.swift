@@ -49,10 +49,29 @@ public final class PrivateKey: @unchecked Sendable {
 
     public var bits: Int { Int(EVP_PKEY_get_bits(pkey)) }
 
+    /// SHA-256 of the DER SubjectPublicKeyInfo: pairs a pending request's key with
+    /// the certificate a CA issues for it.
+    public var publicKeyFingerprint: String { publicKeyDigest(pkey) }
+
     /// "RSA" or "ECC", the KeyAlgorithm property of DESIGN.md.
     public var algorithm: String { EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA ? "RSA" : "ECC" }
 
     package func withUnsafeEVPPKEYPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try body(pkey)
     }
+}
+
+/// SHA-256 hex of a key's DER SubjectPublicKeyInfo.
+func publicKeyDigest(_ pkey: OpaquePointer) -> String {
+    let length = i2d_PUBKEY(pkey, nil)
+    guard length > 0 else { return "" }
+    var der = [UInt8](repeating: 0, count: Int(length))
+    der.withUnsafeMutableBufferPointer { buffer in
+        var cursor: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+        _ = i2d_PUBKEY(pkey, &cursor)
+    }
+    var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+    var size: UInt32 = 0
+    EVP_Digest(der, der.count, &digest, &size, EVP_sha256(), nil)
+    return digest.prefix(Int(size)).map { String(format: "%02x", $0) }.joined()
 }

@@ -6,6 +6,8 @@ internal import CShims
 /// (`X509V3_EXT_conf_nid` with its own extension syntax); this is only the recipe.
 public struct CertificateProfile: Sendable, Equatable {
     public var commonName: String
+    /// Further subject attributes after CN, in order: ("O", "Contoso"), ("C", "US").
+    public var additionalSubject: [SubjectAttribute] = []
     public var dnsNames: [String]
     public var validity: Validity
     public var keyUsage: [String]            // OpenSSL names: digitalSignature, keyEncipherment, ...
@@ -61,6 +63,10 @@ public struct CertificateProfile: Sendable, Equatable {
         let name = X509_get_subject_name(x509)
         try check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, commonName, -1, -1, 0) == 1,
                   "setting subject CN=\(commonName)")
+        for attribute in additionalSubject {
+            try check(X509_NAME_add_entry_by_txt(name, attribute.field, MBSTRING_UTF8, attribute.value, -1, -1, 0) == 1,
+                      "setting subject \(attribute.field)=\(attribute.value)")
+        }
         try check(X509_set_issuer_name(x509, name) == 1, "setting issuer")
         try key.withUnsafeEVPPKEYPointer { pkey in
             try check(X509_set_pubkey(x509, pkey) == 1, "setting public key")
@@ -86,5 +92,44 @@ public struct CertificateProfile: Sendable, Equatable {
             try check(X509_sign(x509, pkey, EVP_sha256()) > 0, "signing certificate")
         }
         return certificate
+    }
+}
+
+/// One attribute of a distinguished name, e.g. O=Contoso.
+public struct SubjectAttribute: Sendable, Equatable {
+    public var field: String
+    public var value: String
+    public init(field: String, value: String) {
+        self.field = field
+        self.value = value
+    }
+
+    /// Parses "CN=mail.contoso.com, O=Contoso, C=US" (commas inside values escaped as "\,").
+    public static func parse(_ text: String) -> [SubjectAttribute]? {
+        var parts: [String] = []
+        var current = ""
+        var escaped = false
+        for character in text {
+            if escaped { current.append(character); escaped = false; continue }
+            if character == "\\" { escaped = true; continue }
+            if character == "," {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        parts.append(current)
+        var result: [SubjectAttribute] = []
+        for part in parts {
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let equals = trimmed.firstIndex(of: "=") else { return nil }
+            let field = trimmed[..<equals].trimmingCharacters(in: .whitespaces).uppercased()
+            let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            guard ["CN", "O", "OU", "C", "L", "ST", "EMAILADDRESS"].contains(field), !value.isEmpty else { return nil }
+            result.append(SubjectAttribute(field: field == "EMAILADDRESS" ? "emailAddress" : field, value: value))
+        }
+        return result.isEmpty ? nil : result
     }
 }

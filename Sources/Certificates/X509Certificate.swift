@@ -62,7 +62,13 @@ public final class X509Certificate: @unchecked Sendable {
 
     /// SAN DNS names in certificate order.
     public var dnsNames: [String] {
-        guard let raw = X509_get_ext_d2i(x509, NID_subject_alt_name, nil, nil) else { return [] }
+        Self.dnsNames(ofSubjectAltName: X509_get_ext_d2i(x509, NID_subject_alt_name, nil, nil))
+    }
+
+    /// DNS entries of a decoded subjectAltName (a GENERAL_NAMES stack), which this
+    /// function frees.
+    static func dnsNames(ofSubjectAltName raw: UnsafeMutableRawPointer?) -> [String] {
+        guard let raw else { return [] }
         let names = OpaquePointer(raw)
         defer { GENERAL_NAMES_free(names) }
         var result: [String] = []
@@ -70,7 +76,7 @@ public final class X509Certificate: @unchecked Sendable {
             guard let entry = OPENSSL_sk_value(names, i) else { continue }
             let general = entry.assumingMemoryBound(to: GENERAL_NAME.self)
             if general.pointee.type == GEN_DNS, let ia5 = general.pointee.d.dNSName {
-                result.append(Self.asn1String(UnsafePointer(ia5)))
+                result.append(asn1String(UnsafePointer(ia5)))
             }
         }
         return result
@@ -91,6 +97,12 @@ public final class X509Certificate: @unchecked Sendable {
     /// Issuer equals subject and the certificate's own key verifies its signature
     /// (X509_check_issued would also demand keyCertSign, which end-entity
     /// self-signed certificates such as Exchange's do not carry).
+    /// SHA-256 of the DER SubjectPublicKeyInfo (see `PrivateKey.publicKeyFingerprint`).
+    public var publicKeyFingerprint: String {
+        guard let key = X509_get0_pubkey(x509) else { return "" }
+        return publicKeyDigest(key)
+    }
+
     public var isSelfSigned: Bool {
         guard X509_NAME_cmp(X509_get_subject_name(x509), X509_get_issuer_name(x509)) == 0,
               let key = X509_get0_pubkey(x509) else { return false }

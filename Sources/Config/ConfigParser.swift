@@ -12,7 +12,7 @@ final class ConfigParser {
     /// connectors and the management endpoint.
     var claimedBinds: [(address: BindAddress, key: String, owner: String)] = []
 
-    static let topLevelTables = ["server", "tls", "connector", "limits", "store", "management", "domain_security"]
+    static let topLevelTables = ["server", "tls", "connector", "limits", "store", "management", "domain_security", "certificate"]
 
     init(file: String, hostName: String) {
         self.file = file
@@ -45,11 +45,13 @@ final class ConfigParser {
         let store = parseStore(root)
         let management = parseManagement(root)
         let domainSecurity = parseDomainSecurity(root)
+        let certificateFiles = parseCertificateFiles(root)
         checkBindConflicts()
 
         return MailEdgeConfig(
             sourcePath: file, server: server, tls: tls, connectors: connectors, limits: limits,
-            store: store, managementBind: management, domainSecurity: domainSecurity
+            store: store, managementBind: management, domainSecurity: domainSecurity,
+            certificateFiles: certificateFiles
         )
     }
 

@@ -15,6 +15,8 @@ public struct MailEdgeConfig: Sendable, Equatable {
     /// `[management] bind`: HTTPS status and /metrics (not served yet); [] turns it off.
     public var managementBind: [BindAddress]
     public var domainSecurity: DomainSecuritySettings
+    /// `[[certificate]]`: certificates read in place from operator-managed files.
+    public var certificateFiles: [CertificateFileConfig]
 
     public init(
         sourcePath: String? = nil,
@@ -24,7 +26,8 @@ public struct MailEdgeConfig: Sendable, Equatable {
         limits: Limits = Limits(),
         store: StoreSettings = StoreSettings(),
         managementBind: [BindAddress] = MailEdgeConfig.defaultManagementBind,
-        domainSecurity: DomainSecuritySettings = DomainSecuritySettings()
+        domainSecurity: DomainSecuritySettings = DomainSecuritySettings(),
+        certificateFiles: [CertificateFileConfig] = []
     ) {
         self.sourcePath = sourcePath
         self.server = server
@@ -34,6 +37,7 @@ public struct MailEdgeConfig: Sendable, Equatable {
         self.store = store
         self.managementBind = managementBind
         self.domainSecurity = domainSecurity
+        self.certificateFiles = certificateFiles
     }
 
     /// Domains whose recipients are local: server.fqdn, "localhost" and

@@ -28,18 +28,32 @@ public final class ServerRuntime: Sendable {
                 "subject": "\(certificate.leaf.subject)",
             ])
         }
-        let (certificates, problems) = store.loadAll()
-        for problem in problems {
+        let inventory = config.loadCertificateInventory()
+        for problem in inventory.problems {
             logger.error("certificate file not usable", metadata: ["path": "\(problem.path)", "reason": "\(problem.reason)"])
         }
         let policy = try Self.policy(from: config.tls)
+        let resolver = CertificateResolver(records: inventory.records)
         var connectors: [ReceiveConnector] = []
         // One SSL_CTX per distinct certificate, shared by the connectors using it.
         var contexts: [Thumbprint: ServerTLSContext] = [:]
         for (index, connector) in config.connectors.enumerated() {
             var context: ServerTLSContext?
             if connector.tls != .none {
-                let certificate = try Self.certificate(for: connector, index: index, in: certificates)
+                // Until the per-handshake resolver: one decision per connector, by its fqdn.
+                let request = CertificateResolver.Request(
+                    service: connector.protocol.certificateService, serverName: nil, connectorFQDN: connector.fqdn,
+                    pins: connector.certificate.map { [$0] } ?? [], eccEnabled: false,
+                    defaultNames: [config.server.name, config.server.fqdn])
+                guard let decision = resolver.resolve(request) else {
+                    throw StartupError(message: "connector[\(index)] \"\(connector.name)\": no certificate with a private key is enabled for \(request.service.rawValue)")
+                }
+                let level: Logger.Level = decision.servedExpired ? .error : .info
+                logger.log(level: level, "certificate chosen", metadata: [
+                    "connector": "\(connector.name)", "thumbprint": "\(decision.record.thumbprint.hex)",
+                    "subject": "\(decision.record.leaf.subject)", "reason": "\(decision.reason)",
+                ])
+                let certificate = decision.record.certificate
                 if let existing = contexts[certificate.thumbprint] {
                     context = existing
                 } else {
@@ -68,23 +82,6 @@ public final class ServerRuntime: Sendable {
         return TLSPolicy(minimumVersion: low, maximumVersion: high, ciphers: tls.ciphers, ciphersuites: tls.ciphersuites)
     }
 
-    /// Until the certificate resolver lands: the connector's pin if it has one,
-    /// else the default "MailEdge" certificate.
-    static func certificate(for connector: ConnectorConfig, index: Int, in certificates: [StoredCertificate]) throws -> StoredCertificate {
-        let usable = certificates.filter { $0.key != nil }
-        if let pin = connector.certificate?.lowercased(), !pin.isEmpty {
-            let matches = usable.filter { $0.thumbprint.hex.hasPrefix(pin) }
-            guard matches.count == 1 else {
-                throw StartupError(message: "connector[\(index)].certificate: \(matches.isEmpty ? "no certificate with a private key has thumbprint" : "more than one certificate matches") \"\(pin)\"")
-            }
-            return matches[0]
-        }
-        if let named = usable.first(where: { $0.metadata.friendlyName == DefaultCertificate.mailEdge.friendlyName }) {
-            return named
-        }
-        if let smtp = usable.first(where: { $0.metadata.services.contains(.smtp) }) { return smtp }
-        throw StartupError(message: "connector[\(index)] \"\(connector.name)\": no certificate with a private key in the store for TLS")
-    }
 }
 
 public struct StartupError: Error, Sendable, CustomStringConvertible {

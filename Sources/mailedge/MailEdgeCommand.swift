@@ -8,7 +8,7 @@ struct MailEdgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailedge",
         abstract: "A TLS endpoint for mail: SMTP receive connectors with STARTTLS and implicit TLS.",
-        subcommands: [Serve.self, Check.self, User.self])
+        subcommands: [Serve.self, Check.self, Cert.self, User.self])
 }
 
 /// Options shared by the commands that read the configuration.
@@ -41,10 +41,10 @@ func printError(_ text: String) {
 }
 
 /// Reads a password from standard input: everything up to the first line end.
-func readPasswordFromStdin() throws -> String {
+func readPasswordFromStdin(allowEmpty: Bool = false) throws -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
     var text = String(decoding: data, as: UTF8.self)
     if let end = text.firstIndex(where: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) { text = String(text[..<end]) }
-    guard !text.isEmpty else { throw ValidationError("no password on standard input") }
+    guard allowEmpty || !text.isEmpty else { throw ValidationError("no password on standard input") }
     return text
 }

@@ -44,7 +44,8 @@ def client_context():
 class MailEdge:
     """One running server: ports, folders, log, and helpers to talk to it."""
 
-    def __init__(self, root: Path, limits=None, tls=None, extra=""):
+    def __init__(self, root: Path, limits=None, tls=None, extra="", connector_fqdn=None,
+                 accepted_domains=("contoso.test",)):
         self.root = root
         self.smtp = free_port()
         self.submission = free_port()
@@ -53,6 +54,8 @@ class MailEdge:
         self.limits.update(limits or {})
         self.tls = tls or {}
         self.extra = extra
+        self.connector_fqdn = connector_fqdn
+        self.accepted_domains = list(accepted_domains)
         self.proc = None
         self.log_path = root / "server.log"
 
@@ -69,14 +72,15 @@ class MailEdge:
         lines = ['[server]', 'name = "mx1"', 'fqdn = "mx1.contoso.test"', 'workers = 2', '']
         lines += ['[tls]'] + [f"{k} = {value(v)}" for k, v in self.tls.items()] + ['']
         lines += ['[limits]'] + [f"{k} = {value(v)}" for k, v in self.limits.items()] + ['']
-        lines += ['[store]', 'accepted_domains = ["contoso.test"]', '']
+        lines += ['[store]', f'accepted_domains = {value(self.accepted_domains)}', '']
+        fqdn = [f'fqdn = "{self.connector_fqdn}"'] if self.connector_fqdn else []
         lines += [
             '[[connector]]', 'name = "Default Frontend"', 'protocol = "smtp"',
-            f'bind = ["127.0.0.1:{self.smtp}"]', 'tls = "starttls"', '',
+            f'bind = ["127.0.0.1:{self.smtp}"]', 'tls = "starttls"', *fqdn, '',
             '[[connector]]', 'name = "Client Frontend"', 'protocol = "submission"',
-            f'bind = ["127.0.0.1:{self.submission}"]', 'tls = "starttls"', 'require_tls = true', '',
+            f'bind = ["127.0.0.1:{self.submission}"]', 'tls = "starttls"', 'require_tls = true', *fqdn, '',
             '[[connector]]', 'name = "Client Frontend SMTPS"', 'protocol = "submission"',
-            f'bind = ["127.0.0.1:{self.smtps}"]', 'tls = "implicit"', '',
+            f'bind = ["127.0.0.1:{self.smtps}"]', 'tls = "implicit"', *fqdn, '',
         ]
         return "\n".join(lines) + "\n" + self.extra
 
@@ -87,8 +91,11 @@ class MailEdge:
             raise AssertionError(f"mailedge {' '.join(args)} failed: {result.stdout}{result.stderr}")
         return result
 
-    def start(self):
+    def write_config(self):
         (self.root / "mailedge.toml").write_text(self.config_text())
+
+    def start(self):
+        self.write_config()
         if not (self.root / "var" / "users").exists():
             self.cli("user", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n")
         self.log = open(self.log_path, "w")
@@ -125,6 +132,13 @@ class MailEdge:
                 self.proc.wait()
         if self.proc:
             self.log.close()
+
+    def cert(self, *args, stdin=None, check=True):
+        return self.cli("cert", *args, stdin=stdin, check=check)
+
+    def restart(self):
+        self.stop()
+        return self.start()
 
     def log_text(self):
         return self.log_path.read_text() if self.log_path.exists() else ""
