@@ -354,3 +354,26 @@ def test_config_certificate_read_in_place(make_server, pki):
     result = server.cert("list", check=False)
     assert result.returncode == 0 and str(key) in result.stderr
     assert len(result.stdout.strip().splitlines()) == 2 + 3
+
+
+def test_wizard_warns_when_a_wildcard_would_need_two_levels(tmp_path):
+    config = tmp_path / "mailedge.toml"
+    config.write_text("""
+[store]
+accepted_domains = ["contoso.com"]
+[[connector]]
+name = "Submission"
+protocol = "submission"
+bind = ["127.0.0.1:2587"]
+fqdn = "mail.contoso.com"
+[[connector]]
+name = "Europe"
+protocol = "submission"
+bind = ["127.0.0.1:2588"]
+fqdn = "mail.eu.contoso.com"
+""")
+    result = subprocess.run([BIN, "cert", "request", "--config", str(config)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.findall(r"^  (\S+)$", result.stdout, re.M) == ["mail.contoso.com", "mail.eu.contoso.com", "autodiscover.contoso.com"]
+    assert "wildcard certificate would be needed at two levels" in result.stderr
