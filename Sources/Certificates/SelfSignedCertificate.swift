@@ -43,6 +43,12 @@ public struct CertificateProfile: Sendable, Equatable {
 
     /// Signs a new certificate for `key` with itself, SHA-256.
     public func selfSign(key: PrivateKey, now: Date = Date()) throws -> X509Certificate {
+        try sign(key: key, issuer: nil, now: now)
+    }
+
+    /// Signs a certificate for `key` with `issuer`'s key (an internal CA, tests),
+    /// or with itself when `issuer` is nil.
+    public func sign(key: PrivateKey, issuer: (certificate: X509Certificate, key: PrivateKey)?, now: Date = Date()) throws -> X509Certificate {
         OpenSSLError.clear()
         guard let x509 = X509_new() else { throw OpenSSLError.drain("X509_new") }
         let certificate = X509Certificate(owning: x509)
@@ -67,14 +73,23 @@ public struct CertificateProfile: Sendable, Equatable {
             try check(X509_NAME_add_entry_by_txt(name, attribute.field, MBSTRING_UTF8, attribute.value, -1, -1, 0) == 1,
                       "setting subject \(attribute.field)=\(attribute.value)")
         }
-        try check(X509_set_issuer_name(x509, name) == 1, "setting issuer")
+        if let issuer {
+            try issuer.certificate.withUnsafeX509Pointer { issuerX509 in
+                try check(X509_set_issuer_name(x509, X509_get_subject_name(issuerX509)) == 1, "setting issuer")
+            }
+        } else {
+            try check(X509_set_issuer_name(x509, name) == 1, "setting issuer")
+        }
         try key.withUnsafeEVPPKEYPointer { pkey in
             try check(X509_set_pubkey(x509, pkey) == 1, "setting public key")
         }
 
         var context = X509V3_CTX()
         cshim_X509V3_set_ctx_nodb(&context)
-        X509V3_set_ctx(&context, x509, x509, nil, nil, 0)
+        // `issuer` is a parameter, alive until the function returns (and held by the
+        // withExtendedLifetime below), so its pointer may outlive the closure here.
+        let issuerPointer = issuer?.certificate.withUnsafeX509Pointer { $0 } ?? x509
+        X509V3_set_ctx(&context, issuerPointer, x509, nil, nil, 0)
         var extensions: [(Int32, String)] = []
         if let ca = basicConstraintsCA { extensions.append((NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE")) }
         if !keyUsage.isEmpty { extensions.append((NID_key_usage, "critical," + keyUsage.joined(separator: ","))) }
@@ -88,9 +103,10 @@ public struct CertificateProfile: Sendable, Equatable {
             defer { X509_EXTENSION_free(ext) }
             try check(X509_add_ext(x509, ext, -1) == 1, "adding extension")
         }
-        try key.withUnsafeEVPPKEYPointer { pkey in
+        try (issuer?.key ?? key).withUnsafeEVPPKEYPointer { pkey in
             try check(X509_sign(x509, pkey, EVP_sha256()) > 0, "signing certificate")
         }
+        withExtendedLifetime(issuer) {}
         return certificate
     }
 }

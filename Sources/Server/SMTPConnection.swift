@@ -138,11 +138,18 @@ final class SMTPConnection {
         case .tlsEstablished:
             guard let ssl = channel.ssl else { return }
             let facts = TLSConnectionFacts.read(from: ssl)
-            logger.info("TLS handshake completed", metadata: [
+            let selection = connector.tls?.selection(of: ssl)
+            var metadata: Logger.Metadata = [
                 "tls_version": "\(facts.version)", "cipher": "\(facts.cipher)",
                 "sni": "\(facts.serverName ?? "-")", "resumed": "\(facts.resumed)",
-                "certificate": "\(connector.tls?.certificate.thumbprint.hex ?? "-")",
-            ])
+                "certificate": "\(selection?.thumbprint.hex ?? "-")",
+            ]
+            if let selection { metadata["reason"] = "\(selection.reason)" }
+            if selection?.servedExpired == true {
+                logger.error("TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled", metadata: metadata)
+            } else {
+                logger.info("TLS handshake completed", metadata: metadata)
+            }
             let tlsFacts = TLSFacts(version: facts.version, cipher: facts.cipher)
             timer?.arm(connector.limits.idleTimeout)
             let implicitStart = connector.isImplicitTLS && !session.isTLSActive && phase == .handshaking && !startedSession

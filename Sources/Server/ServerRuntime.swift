@@ -35,35 +35,29 @@ public final class ServerRuntime: Sendable {
         let policy = try Self.policy(from: config.tls)
         let resolver = CertificateResolver(records: inventory.records)
         var connectors: [ReceiveConnector] = []
-        // One SSL_CTX per distinct certificate, shared by the connectors using it.
-        var contexts: [Thumbprint: ServerTLSContext] = [:]
         for (index, connector) in config.connectors.enumerated() {
             var context: ServerTLSContext?
             if connector.tls != .none {
-                // Until the per-handshake resolver: one decision per connector, by its fqdn.
-                let request = CertificateResolver.Request(
+                // The connector's decisions are computed now; each handshake then looks
+                // up its SNI and the client's ECDSA support in the ClientHello callback.
+                let template = CertificateResolver.Request(
                     service: connector.protocol.certificateService, serverName: nil, connectorFQDN: connector.fqdn,
-                    pins: connector.certificate.map { [$0] } ?? [], eccEnabled: false,
+                    pins: connector.certificate.map { [$0] } ?? [], eccEnabled: config.tls.eccCertificateSupport,
                     defaultNames: [config.server.name, config.server.fqdn])
-                guard let decision = resolver.resolve(request) else {
-                    throw StartupError(message: "connector[\(index)] \"\(connector.name)\": no certificate with a private key is enabled for \(request.service.rawValue)")
+                guard let selector = CertificateSelector(resolver: resolver, template: template),
+                      let initial = selector.select(serverName: nil, clientOffersECDSA: false) else {
+                    throw StartupError(message: "connector[\(index)] \"\(connector.name)\": no certificate with a private key is enabled for \(template.service.rawValue)")
                 }
-                let level: Logger.Level = decision.servedExpired ? .error : .info
-                logger.log(level: level, "certificate chosen", metadata: [
-                    "connector": "\(connector.name)", "thumbprint": "\(decision.record.thumbprint.hex)",
-                    "subject": "\(decision.record.leaf.subject)", "reason": "\(decision.reason)",
+                let certificate = selector.certificates[initial.choice.index]
+                logger.log(level: initial.choice.servedExpired ? .error : .info, "certificate without SNI", metadata: [
+                    "connector": "\(connector.name)", "thumbprint": "\(certificate.thumbprint.hex)",
+                    "subject": "\(certificate.leaf.subject)", "reason": "\(initial.choice.reason)",
+                    "candidates": "\(selector.certificates.count)",
                 ])
-                let certificate = decision.record.certificate
-                if let existing = contexts[certificate.thumbprint] {
-                    context = existing
-                } else {
-                    do {
-                        let made = try ServerTLSContext(policy: policy, certificate: certificate)
-                        contexts[certificate.thumbprint] = made
-                        context = made
-                    } catch {
-                        throw StartupError(message: "connector[\(index)] \"\(connector.name)\": \(error)")
-                    }
+                do {
+                    context = try ServerTLSContext(policy: policy, certificate: certificate, selector: selector)
+                } catch {
+                    throw StartupError(message: "connector[\(index)] \"\(connector.name)\": \(error)")
                 }
             }
             connectors.append(ReceiveConnector(config: connector, limits: config.limits, tls: context))

@@ -2,15 +2,26 @@ internal import COpenSSL
 internal import CShims
 import Certificates
 
-/// Owns one server `SSL_CTX`: the policy plus one certificate chain and key. Built
-/// once off the event loops and never mutated afterwards; OpenSSL lets many
-/// threads create `SSL` objects from one `SSL_CTX`, hence `@unchecked Sendable`.
+/// Owns one server `SSL_CTX` (one per receive connector): the policy, and either
+/// one certificate or a `CertificateSelector` whose decision the ClientHello
+/// callback applies per handshake from prepared per-certificate state. Built once
+/// off the event loops and never mutated afterwards; OpenSSL lets many threads
+/// create `SSL` objects from one `SSL_CTX`, hence `@unchecked Sendable`.
 public final class ServerTLSContext: @unchecked Sendable {
     private let context: OpaquePointer
     public let policy: TLSPolicy
+    /// The certificate presented when no selector decides (and the fallback).
     public let certificate: StoredCertificate
+    public let selector: CertificateSelector?
+    /// Per-certificate chain stacks, built once, indexed like `selector.certificates`.
+    private let prepared: [PreparedCertificate]
 
-    public init(policy: TLSPolicy, certificate: StoredCertificate) throws(TLSSetupError) {
+    public convenience init(policy: TLSPolicy, certificate: StoredCertificate) throws(TLSSetupError) {
+        try self.init(policy: policy, certificate: certificate, selector: nil)
+    }
+
+    /// Presents `selector`'s choice per handshake; `certificate` is its no-SNI choice.
+    public init(policy: TLSPolicy, certificate: StoredCertificate, selector: CertificateSelector?) throws(TLSSetupError) {
         OpenSSLError.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSSetupError(key: nil, message: "\(OpenSSLError.drain("SSL_CTX_new"))")
@@ -18,10 +29,52 @@ public final class ServerTLSContext: @unchecked Sendable {
         self.context = context
         self.policy = policy
         self.certificate = certificate
+        self.selector = selector
+        var prepared: [PreparedCertificate] = []
+        for stored in selector?.certificates ?? [] {
+            guard let made = PreparedCertificate(stored) else {
+                SSL_CTX_free(context)
+                throw TLSSetupError(key: nil, message: "\(stored.certificatePath): cannot prepare certificate chain")
+            }
+            prepared.append(made)
+        }
+        self.prepared = prepared
         try configure()
+        if selector != nil {
+            // Retain policy: passUnretained; this object owns the SSL_CTX and frees it
+            // in deinit, so it outlives every callback the context can make.
+            SSL_CTX_set_client_hello_cb(context, clientHelloCallback, Unmanaged.passUnretained(self).toOpaque())
+        }
     }
 
     deinit { SSL_CTX_free(context) }
+
+    /// Runs inside OpenSSL's ClientHello callback: no I/O, no parsing of files.
+    fileprivate func chooseCertificate(for ssl: OpaquePointer) -> Bool {
+        guard let selector else { return true }
+        let hello = ClientHelloFacts(ssl: ssl, allowsTLS13: policy.maximumVersion == .tls13)
+        guard let (choice, id) = selector.select(serverName: hello.serverName, clientOffersECDSA: hello.offersECDSAP256) else {
+            return false
+        }
+        guard prepared[choice.index].use(on: ssl) else { return false }
+        // The id (+1; 0 means none) tells the connection afterwards which decision applied.
+        let tag = id.map { $0 + 1 } ?? -(choice.index + 1)
+        SSL_set_ex_data(ssl, handshakeChoiceIndex, UnsafeMutableRawPointer(bitPattern: tag))
+        return true
+    }
+
+    /// Which certificate a finished handshake presented, and why.
+    package func selection(of ssl: OpaquePointer) -> (thumbprint: Thumbprint, reason: String, servedExpired: Bool) {
+        let tag = Int(bitPattern: SSL_get_ex_data(ssl, handshakeChoiceIndex))
+        if let selector, tag > 0, tag <= selector.choices.count {
+            let choice = selector.choices[tag - 1]
+            return (selector.certificates[choice.index].thumbprint, choice.reason, choice.servedExpired)
+        }
+        if let selector, tag < 0, -tag <= selector.certificates.count {
+            return (selector.certificates[-tag - 1].thumbprint, "re-resolved at handshake time (validity changed since start-up)", false)
+        }
+        return (certificate.thumbprint, "the connector's certificate", false)
+    }
 
     private func configure() throws(TLSSetupError) {
         func fail(_ key: String?, _ what: String) -> TLSSetupError {
@@ -59,6 +112,10 @@ public final class ServerTLSContext: @unchecked Sendable {
         guard let key = certificate.key else {
             throw TLSSetupError(key: nil, message: "\(certificate.certificatePath): no private key")
         }
+        // With a selector every handshake gets exactly the chosen certificate from
+        // the ClientHello callback; a context-wide one would sit in the other key
+        // type's slot and could be picked by TLS 1.3 signature negotiation instead.
+        guard selector == nil else { return }
         let ok = certificate.leaf.withUnsafeX509Pointer { leaf in
             key.withUnsafeEVPPKEYPointer { pkey in
                 withChainStack(certificate.chain.dropFirst()) { chain in
@@ -101,7 +158,21 @@ public struct TLSSetupError: Error, Sendable, CustomStringConvertible {
     public var description: String { key.map { "\($0): \(message)" } ?? message }
 }
 
-/// Acknowledges SNI; the certificate is chosen elsewhere (issue 4's resolver).
+/// ex_data slot of the SSL where the ClientHello callback records its decision.
+private let handshakeChoiceIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, nil, nil, nil, nil)
+
+/// Picks the certificate for this handshake. Never throws, allocates only what
+/// OpenSSL needs for the chosen chain, and fails the handshake with an internal
+/// error alert when nothing can be presented.
+private func clientHelloCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePointer<Int32>?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
+    guard let ssl, let arg else { return SSL_CLIENT_HELLO_ERROR }
+    let context = Unmanaged<ServerTLSContext>.fromOpaque(arg).takeUnretainedValue()
+    if context.chooseCertificate(for: ssl) { return SSL_CLIENT_HELLO_SUCCESS }
+    alert?.pointee = SSL_AD_INTERNAL_ERROR
+    return SSL_CLIENT_HELLO_ERROR
+}
+
+/// Acknowledges SNI; the certificate itself is chosen in the ClientHello callback.
 private func servernameCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePointer<Int32>?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
     SSL_TLSEXT_ERR_OK
 }

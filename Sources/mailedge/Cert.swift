@@ -9,7 +9,7 @@ struct Cert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage certificates: list, show, new, request, import, enable, remove, export.",
         subcommands: [CertList.self, CertShow.self, CertNew.self, CertRequest.self, CertImport.self,
-                      CertEnable.self, CertRemove.self, CertExport.self])
+                      CertEnable.self, CertRemove.self, CertExport.self, CertTest.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
