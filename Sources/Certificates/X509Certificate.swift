@@ -8,7 +8,7 @@ public final class X509Certificate: @unchecked Sendable {
     private let x509: OpaquePointer
 
     /// Takes ownership of `x509`.
-    init(owning x509: OpaquePointer) { self.x509 = x509 }
+    package init(owning x509: OpaquePointer) { self.x509 = x509 }
 
     deinit { X509_free(x509) }
 

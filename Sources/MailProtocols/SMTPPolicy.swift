@@ -32,6 +32,8 @@ public struct SMTPPolicy: Sendable {
     /// (no usable certificate): STARTTLS is then not advertised and answers
     /// `454 4.7.0 TLS not available due to local problem`.
     public var tlsAvailable: Bool = true
+    /// Secure domains and whether this connector asks for client certificates.
+    public var domainSecurity = DomainSecurityPolicy()
 
     public init(fqdn: String, role: SMTPRole, tlsMode: SMTPTLSMode, requireTLS: Bool = false,
                 allowPlaintextAuth: Bool = false, maxMessageSize: Int = 36_700_160,

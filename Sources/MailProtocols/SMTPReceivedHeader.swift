@@ -27,6 +27,10 @@ struct SMTPReceivedHeader {
         header += "\tby \(serverName) (MailEdge) with \(protocolKeyword)"
         if let tls {
             header += " (version=\(tls.version) cipher=\(tls.cipher))"
+            if let client = tls.clientCertificate {
+                // RFC 5322 comments: parentheses and backslashes in DNs are escaped.
+                header += "\r\n\t(client certificate subject=\"\(Self.escape(client.subject))\" issuer=\"\(Self.escape(client.issuer))\" verify=\(client.isVerified ? "OK" : "FAIL"))"
+            }
         }
         var clauses: [String] = []
         if let id { clauses.append("id \(id)") }
@@ -41,6 +45,16 @@ struct SMTPReceivedHeader {
     }
 
     var bytes: [UInt8] { Array(text.utf8) }
+
+    static func escape(_ text: String) -> String {
+        String(text.unicodeScalars.prefix(256).map { scalar -> String in
+            switch scalar {
+            case "\\", "\"", "(", ")": return "\\" + String(scalar)
+            case _ where scalar.value < 0x20 || scalar.value > 0x7E: return "?"
+            default: return String(scalar)
+            }
+        }.joined())
+    }
 
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun",

@@ -172,7 +172,21 @@ extension SMTPSession {
                 return
             }
         }
-        transaction = Transaction(mailFrom: address)
+        // Domain security (DESIGN.md's table), at every MAIL FROM.
+        let verdict = policy.domainSecurity.check(sender: address, tls: tls)
+        var partnerDomain: String?
+        switch verdict {
+        case .notSecureDomain:
+            break
+        case .partner(let domain):
+            partnerDomain = domain
+            emit(.domainSecurity(verdict))
+        case .refused(let line, _):
+            reply(line)
+            emit(.domainSecurity(verdict))
+            return
+        }
+        transaction = Transaction(mailFrom: address, partnerDomain: partnerDomain)
         reply("250 2.1.0 Ok")
     }
 

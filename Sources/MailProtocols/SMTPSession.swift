@@ -34,6 +34,8 @@ public struct SMTPSession {
 
     struct Transaction {
         var mailFrom: String
+        /// A secure domain proven by mutual TLS at MAIL FROM.
+        var partnerDomain: String?
         var recipients: [String] = []
         /// Lower-cased recipients, for case-insensitive duplicate removal.
         var recipientKeys: Set<String> = []
@@ -252,14 +254,19 @@ public struct SMTPSession {
             heloName: heloName, clientAddress: clientAddress, serverName: policy.fqdn,
             extended: extended, tls: tls, authenticated: authenticatedUser != nil, id: id,
             recipients: transaction.recipients, date: now)
-        let body = reader.takeMessage()
+        // Only this server may say how a sender authenticated.
+        let body = removingReservedHeaders(reader.takeMessage())
         var message = header.bytes
+        if let domain = transaction.partnerDomain {
+            message += Array("X-MailEdge-AuthAs: Partner\r\nX-MailEdge-AuthMechanism: MutualTLS\r\nX-MailEdge-AuthDomain: \(domain)\r\n".utf8)
+        }
         message.reserveCapacity(message.count + body.count)
         message.append(contentsOf: body)
-        let envelope = SMTPEnvelope(
+        var envelope = SMTPEnvelope(
             heloName: heloName, clientAddress: clientAddress, mailFrom: transaction.mailFrom,
             recipients: transaction.recipients, authenticatedUser: authenticatedUser, tls: tls,
             message: message)
+        envelope.partnerDomain = transaction.partnerDomain
         mode = .awaiting(.delivery)
         emit(.deliver(envelope))
     }

@@ -20,10 +20,13 @@ public struct TLSFacts: Sendable, Equatable {
     public var version: String
     /// Cipher suite name, e.g. "ECDHE-RSA-AES256-GCM-SHA384".
     public var cipher: String
+    /// The client's certificate, when it sent one (domain security connectors ask).
+    public var clientCertificate: ClientCertificateFacts?
 
-    public init(version: String, cipher: String) {
+    public init(version: String, cipher: String, clientCertificate: ClientCertificateFacts? = nil) {
         self.version = version
         self.cipher = cipher
+        self.clientCertificate = clientCertificate
     }
 }
 
@@ -38,6 +41,8 @@ public struct SMTPEnvelope: Sendable, Equatable {
     public var recipients: [String]
     public var authenticatedUser: String?
     public var tls: TLSFacts?
+    /// Set when the sender's domain is a secure domain and mutual TLS proved it.
+    public var partnerDomain: String? = nil
     /// The Received header followed by the message exactly as received after
     /// dot-unstuffing, with CRLF line ends.
     public var message: [UInt8]
@@ -91,6 +96,8 @@ public enum SMTPAction: Sendable, Equatable {
     case close
     /// A limit was hit (the reply is already in the outbox); the connection logs it.
     case limitReached(SMTPLimit)
+    /// A domain security decision at MAIL FROM, for the log (refusals carry the reason).
+    case domainSecurity(DomainSecurityPolicy.Verdict)
 }
 
 /// The session limits whose breach the operator should see in the log.

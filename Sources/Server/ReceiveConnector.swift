@@ -6,11 +6,11 @@ import TLS
 /// derived from them and its TLS context. Immutable and shared by all workers.
 public struct ReceiveConnector: Sendable {
     public let config: ConnectorConfig
-    public let policy: SMTPPolicy
+    public private(set) var policy: SMTPPolicy
     public let tls: ServerTLSContext?
     public let limits: Limits
 
-    public init(config: ConnectorConfig, limits: Limits, tls: ServerTLSContext?) {
+    public init(config: ConnectorConfig, limits: Limits, tls: ServerTLSContext?, secureDomains: [String] = []) {
         self.config = config
         self.limits = limits
         self.tls = tls
@@ -28,6 +28,7 @@ public struct ReceiveConnector: Sendable {
                             maxMessageSize: limits.maxMessageSize,
                             maxLineLength: limits.maxLineLength,
                             maxRecipients: limits.maxRecipients)
+        policy.domainSecurity = DomainSecurityPolicy(secureDomains: secureDomains, connectorEnabled: config.domainSecure)
     }
 
     public var name: String { config.name }

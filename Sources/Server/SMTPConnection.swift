@@ -99,6 +99,15 @@ final class SMTPConnection {
                 closeWhenDrained = true
             case .limitReached(let limit):
                 logger.warning("limit reached", metadata: ["limit": "\(limit)"])
+            case .domainSecurity(let verdict):
+                switch verdict {
+                case .partner(let domain):
+                    logger.info("domain security: partner session", metadata: ["domain": "\(domain)"])
+                case .refused(let reply, let reason):
+                    logger.warning("domain security: refused", metadata: ["reply": "\(reply.prefix(3))", "reason": "\(reason)"])
+                case .notSecureDomain:
+                    break
+                }
             }
         }
         if (upgradeWhenDrained || closeWhenDrained) && channel.pendingOutput == 0 { drained() }
@@ -150,7 +159,10 @@ final class SMTPConnection {
             } else {
                 logger.info("TLS handshake completed", metadata: metadata)
             }
-            let tlsFacts = TLSFacts(version: facts.version, cipher: facts.cipher)
+            var tlsFacts = TLSFacts(version: facts.version, cipher: facts.cipher)
+            if connector.config.domainSecure {
+                tlsFacts.clientCertificate = checkClientCertificate(ssl)
+            }
             timer?.arm(connector.limits.idleTimeout)
             let implicitStart = connector.isImplicitTLS && !session.isTLSActive && phase == .handshaking && !startedSession
             phase = .open
@@ -175,6 +187,21 @@ final class SMTPConnection {
         }
     }
     private var startedSession = false
+
+    /// Domain security: what the client certificate proves, logged once per session.
+    private func checkClientCertificate(_ ssl: OpaquePointer) -> ClientCertificateFacts? {
+        guard let verifier = worker.runtime.clientCertificates else { return nil }
+        guard let check = verifier.verify(ssl) else {
+            logger.info("client certificate: none sent")
+            return nil
+        }
+        logger.info("client certificate", metadata: [
+            "subject": "\(check.subject)", "issuer": "\(check.issuer)", "thumbprint": "\(check.thumbprint)",
+            "names": "\(check.names.joined(separator: ","))", "verification": "\(check.failure ?? "OK")",
+        ])
+        return ClientCertificateFacts(subject: check.subject, issuer: check.issuer, thumbprint: check.thumbprint,
+                                      names: check.names, failure: check.failure)
+    }
 
     private func timedOut() {
         switch phase {

@@ -12,6 +12,8 @@ public final class ServerRuntime: Sendable {
     public let connectors: [ReceiveConnector]
     public let delivery: MailDelivery
     public let limiter: ConnectionLimiter
+    /// Partner certificate checks for `domain_secure` connectors (nil when none).
+    public let clientCertificates: ClientCertificateVerifier?
     public let logger: Logger
     /// Disk, fsync and KDF work: never on an event loop.
     let workPool = DispatchQueue(label: "mailedge.work", qos: .userInitiated, attributes: .concurrent)
@@ -34,6 +36,13 @@ public final class ServerRuntime: Sendable {
         }
         let policy = try Self.policy(from: config.tls)
         let resolver = CertificateResolver(records: inventory.records)
+        let tickets: TicketKeyRing
+        do {
+            tickets = config.tls.sessionTicketKeys.isEmpty ? TicketKeyRing() : try TicketKeyRing(file: config.tls.sessionTicketKeys)
+        } catch {
+            throw StartupError(message: "\(error)")
+        }
+        logger.info("session tickets", metadata: ["keys": "\(tickets.source)"])
         var connectors: [ReceiveConnector] = []
         for (index, connector) in config.connectors.enumerated() {
             var context: ServerTLSContext?
@@ -55,14 +64,32 @@ public final class ServerRuntime: Sendable {
                     "candidates": "\(selector.certificates.count)",
                 ])
                 do {
-                    context = try ServerTLSContext(policy: policy, certificate: certificate, selector: selector)
+                    context = try ServerTLSContext(policy: policy, certificate: certificate, selector: selector, tickets: tickets,
+                                                   requestClientCertificate: connector.domainSecure)
                 } catch {
                     throw StartupError(message: "connector[\(index)] \"\(connector.name)\": \(error)")
                 }
             }
-            connectors.append(ReceiveConnector(config: connector, limits: config.limits, tls: context))
+            connectors.append(ReceiveConnector(config: connector, limits: config.limits, tls: context,
+                                               secureDomains: config.domainSecurity.receiveDomains))
         }
         self.connectors = connectors
+        if config.connectors.contains(where: \.domainSecure) {
+            let settings = config.domainSecurity
+            do {
+                let verifier = try ClientCertificateVerifier(trust: TrustSettings(
+                    useSystemRoots: false, trustedDirectory: settings.trustedRoots,
+                    crlDirectory: settings.crlDir, requireCRL: settings.requireCRL))
+                for problem in verifier.problems {
+                    logger.error("domain security trust file not usable", metadata: ["path": "\(problem.path)", "reason": "\(problem.reason)"])
+                }
+                clientCertificates = verifier
+            } catch {
+                throw StartupError(message: "domain_security.trusted_roots: \(error)")
+            }
+        } else {
+            clientCertificates = nil
+        }
         delivery = MailDelivery(dataDirectory: config.server.dataDir, hostName: config.server.fqdn,
                                 acceptedDomains: config.acceptedDomains)
         limiter = ConnectionLimiter(maximumPerClient: config.limits.maxConnectionsPerClient)

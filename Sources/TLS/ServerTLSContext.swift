@@ -16,12 +16,21 @@ public final class ServerTLSContext: @unchecked Sendable {
     /// Per-certificate chain stacks, built once, indexed like `selector.certificates`.
     private let prepared: [PreparedCertificate]
 
+    /// Session-ticket keys (shared by all connectors); nil = tickets off.
+    public let tickets: TicketKeyRing?
+
     public convenience init(policy: TLSPolicy, certificate: StoredCertificate) throws(TLSSetupError) {
-        try self.init(policy: policy, certificate: certificate, selector: nil)
+        try self.init(policy: policy, certificate: certificate, selector: nil,
+                      tickets: policy.sessionTickets ? TicketKeyRing() : nil)
     }
 
     /// Presents `selector`'s choice per handshake; `certificate` is its no-SNI choice.
-    public init(policy: TLSPolicy, certificate: StoredCertificate, selector: CertificateSelector?) throws(TLSSetupError) {
+    /// Domain security: ask every client for a certificate, never fail the
+    /// handshake over it (ordinary senders keep opportunistic TLS).
+    public let requestsClientCertificate: Bool
+
+    public init(policy: TLSPolicy, certificate: StoredCertificate, selector: CertificateSelector?, tickets: TicketKeyRing?,
+                requestClientCertificate: Bool = false) throws(TLSSetupError) {
         OpenSSLError.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSSetupError(key: nil, message: "\(OpenSSLError.drain("SSL_CTX_new"))")
@@ -30,6 +39,8 @@ public final class ServerTLSContext: @unchecked Sendable {
         self.policy = policy
         self.certificate = certificate
         self.selector = selector
+        self.tickets = policy.sessionTickets ? tickets : nil
+        self.requestsClientCertificate = requestClientCertificate
         var prepared: [PreparedCertificate] = []
         for stored in selector?.certificates ?? [] {
             guard let made = PreparedCertificate(stored) else {
@@ -40,6 +51,15 @@ public final class ServerTLSContext: @unchecked Sendable {
         }
         self.prepared = prepared
         try configure()
+        // Retain policy for both callbacks: passUnretained; this object owns the
+        // SSL_CTX and frees it in deinit, so it outlives every callback.
+        SSL_CTX_set_ex_data(context, contextSelfIndex, Unmanaged.passUnretained(self).toOpaque())
+        if self.tickets != nil {
+            SSL_CTX_set_tlsext_ticket_key_evp_cb(context, ticketKeyCallback)
+        }
+        if requestClientCertificate {
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, acceptAnyClientCertificate)
+        }
         if selector != nil {
             // Retain policy: passUnretained; this object owns the SSL_CTX and frees it
             // in deinit, so it outlives every callback the context can make.
@@ -103,7 +123,10 @@ public final class ServerTLSContext: @unchecked Sendable {
         SSL_CTX_set_options(context, options)
         _ = cshim_SSL_CTX_set_mode(context, cshim_SSL_MODE_RELEASE_BUFFERS)
         _ = cshim_SSL_CTX_set_dh_auto(context, 1)
-        _ = cshim_SSL_CTX_set_session_cache_mode(context, cshim_SSL_SESS_CACHE_SERVER)
+        // Resumption by tickets only: no server-side session cache to fill and lock.
+        _ = cshim_SSL_CTX_set_session_cache_mode(context, cshim_SSL_SESS_CACHE_OFF)
+        // One TLS 1.3 ticket per handshake instead of OpenSSL's two: half the work.
+        _ = SSL_CTX_set_num_tickets(context, policy.sessionTickets ? 1 : 0)
         let sessionContext: [UInt8] = Array("mailedge".utf8)
         _ = SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count))
         // Without a servername callback OpenSSL never acknowledges SNI (INTEROP.md).
@@ -156,6 +179,23 @@ public struct TLSSetupError: Error, Sendable, CustomStringConvertible {
     public var key: String?
     public var message: String
     public var description: String { key.map { "\($0): \(message)" } ?? message }
+}
+
+/// The chain is judged after the handshake by ClientCertificateVerifier, against the
+/// partner roots and CRLs, so that a bad certificate gets SMTP's 4xx reply (the
+/// sender queues and retries) instead of a failed handshake.
+private func acceptAnyClientCertificate(_ preverified: Int32, _ store: OpaquePointer?) -> Int32 { 1 }
+
+/// ex_data slot of the SSL_CTX that points back at its ServerTLSContext.
+private let contextSelfIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, nil, nil, nil, nil)
+
+/// Encrypts or decrypts a session ticket with the context's rotating keys.
+private func ticketKeyCallback(_ ssl: OpaquePointer?, _ name: UnsafeMutablePointer<UInt8>?, _ iv: UnsafeMutablePointer<UInt8>?,
+                               _ cipher: OpaquePointer?, _ mac: OpaquePointer?, _ encrypt: Int32) -> Int32 {
+    guard let ssl, let name, let iv, let cipher, let mac,
+          let raw = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextSelfIndex) else { return -1 }
+    let context = Unmanaged<ServerTLSContext>.fromOpaque(raw).takeUnretainedValue()
+    return context.tickets?.handle(name: name, iv: iv, cipher: cipher, mac: mac, encrypt: encrypt == 1) ?? 0
 }
 
 /// ex_data slot of the SSL where the ClientHello callback records its decision.

@@ -45,7 +45,7 @@ class MailEdge:
     """One running server: ports, folders, log, and helpers to talk to it."""
 
     def __init__(self, root: Path, limits=None, tls=None, extra="", connector_fqdn=None,
-                 accepted_domains=("contoso.test",)):
+                 accepted_domains=("contoso.test",), domain_secure=False):
         self.root = root
         self.smtp = free_port()
         self.submission = free_port()
@@ -56,6 +56,7 @@ class MailEdge:
         self.extra = extra
         self.connector_fqdn = connector_fqdn
         self.accepted_domains = list(accepted_domains)
+        self.domain_secure = domain_secure
         self.proc = None
         self.log_path = root / "server.log"
 
@@ -76,7 +77,8 @@ class MailEdge:
         fqdn = [f'fqdn = "{self.connector_fqdn}"'] if self.connector_fqdn else []
         lines += [
             '[[connector]]', 'name = "Default Frontend"', 'protocol = "smtp"',
-            f'bind = ["127.0.0.1:{self.smtp}"]', 'tls = "starttls"', *fqdn, '',
+            f'bind = ["127.0.0.1:{self.smtp}"]', 'tls = "starttls"', *fqdn,
+            *(['domain_secure = true'] if self.domain_secure else []), '',
             '[[connector]]', 'name = "Client Frontend"', 'protocol = "submission"',
             f'bind = ["127.0.0.1:{self.submission}"]', 'tls = "starttls"', 'require_tls = true', *fqdn, '',
             '[[connector]]', 'name = "Client Frontend SMTPS"', 'protocol = "submission"',
@@ -206,10 +208,10 @@ class Line:
         self.send(text.encode() + b"\r\n")
         return self.reply()
 
-    def starttls(self):
+    def starttls(self, context=None):
         assert self.command("STARTTLS").startswith("220 ")
         assert self.buffer == b""
-        self.sock = client_context().wrap_socket(self.sock)
+        self.sock = (context or client_context()).wrap_socket(self.sock)
         return self.sock
 
     def close(self):

@@ -44,6 +44,7 @@ extern const long cshim_SSL_MODE_RELEASE_BUFFERS;
 // XN_FLAG_RFC2253 is built from casts and ors.
 extern const unsigned long cshim_XN_FLAG_RFC2253;
 extern const long cshim_SSL_SESS_CACHE_SERVER;
+extern const long cshim_SSL_SESS_CACHE_OFF;
 // evtimer_new / evtimer_add / evsignal_new are macros over event_new / event_add.
 struct event *cshim_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg);
 #endif
