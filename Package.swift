@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "TLS", dependencies: ["Certificates", "COpenSSL", "CShims"]),
 
         // Maildir and users (blocking; run from a work pool).
-        .target(name: "MailStore", dependencies: ["COpenSSL"]),
+        .target(name: "MailStore", dependencies: ["COpenSSL", "MailProtocols"]),
 
         // libevent: loops, listeners, timers, mailbox.
         .target(name: "Reactor", dependencies: ["CLibevent", "COpenSSL", "CShims"]),
@@ -49,6 +49,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        .executableTarget(name: "HandshakeBench", dependencies: ["COpenSSL", "CShims", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/HandshakeBench"),
 
         .testTarget(name: "MailProtocolsTests", dependencies: ["MailProtocols"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),

@@ -24,11 +24,11 @@ extension MailEdgeConfig {
     session_ticket_keys = ""         # key file shared by a farm; "" = in-memory keys
 
     # Receive connectors. A production config names real addresses, e.g.
-    # bind = ["0.0.0.0:25", "[::]:25"]. IMAP and POP3 connectors arrive in a later release.
+    # bind = ["0.0.0.0:25", "[::]:25"], ["0.0.0.0:993"], ...
 
     [[connector]]
     name = "Default Frontend"        # unique
-    protocol = "smtp"                # smtp | submission   (imap | pop3: later release)
+    protocol = "smtp"                # smtp | submission | imap | pop3
     bind = ["127.0.0.1:2525"]        # numeric address:port, IPv6 as "[::1]:2525"
     tls = "starttls"                 # starttls | implicit | none
     require_tls = false              # default true for submission
@@ -50,6 +50,30 @@ extension MailEdgeConfig {
     name = "Client Frontend SMTPS"
     protocol = "submission"
     bind = ["127.0.0.1:2465"]
+    tls = "implicit"
+
+    [[connector]]
+    name = "IMAP"                    # LOGINDISABLED until STARTTLS
+    protocol = "imap"
+    bind = ["127.0.0.1:2143"]
+    tls = "starttls"
+
+    [[connector]]
+    name = "IMAPS"
+    protocol = "imap"
+    bind = ["127.0.0.1:2993"]
+    tls = "implicit"
+
+    [[connector]]
+    name = "POP3"                    # no USER/PASS until STLS
+    protocol = "pop3"
+    bind = ["127.0.0.1:2110"]
+    tls = "starttls"
+
+    [[connector]]
+    name = "POP3S"
+    protocol = "pop3"
+    bind = ["127.0.0.1:2995"]
     tls = "implicit"
 
     [limits]

@@ -57,7 +57,8 @@ public struct MailEdgeConfig: Sendable, Equatable {
     ]
 
     /// What `mailedge serve` runs without a config file (DESIGN.md, "The embedded
-    /// default"), for now only its SMTP rows: IMAP, POP3 and management come later.
+    /// default"): SMTP, submission, IMAP and POP3 on loopback (the management
+    /// endpoint comes later).
     /// `sampleTOML` spells out the same configuration.
     public static func embeddedDefault(hostName: String) -> MailEdgeConfig {
         let server = ServerSettings.defaults(hostName: hostName)
@@ -72,6 +73,14 @@ public struct MailEdgeConfig: Sendable, Equatable {
                                 tls: .starttls, requireTLS: true, fqdn: server.fqdn),
                 ConnectorConfig(name: "Client Frontend SMTPS", protocol: .submission, bind: loopback(2465),
                                 tls: .implicit, requireTLS: true, fqdn: server.fqdn),
+                ConnectorConfig(name: "IMAP", protocol: .imap, bind: loopback(2143),
+                                tls: .starttls, requireTLS: false, fqdn: server.fqdn),
+                ConnectorConfig(name: "IMAPS", protocol: .imap, bind: loopback(2993),
+                                tls: .implicit, requireTLS: false, fqdn: server.fqdn),
+                ConnectorConfig(name: "POP3", protocol: .pop3, bind: loopback(2110),
+                                tls: .starttls, requireTLS: false, fqdn: server.fqdn),
+                ConnectorConfig(name: "POP3S", protocol: .pop3, bind: loopback(2995),
+                                tls: .implicit, requireTLS: false, fqdn: server.fqdn),
             ]
         )
     }

@@ -8,9 +8,8 @@ public enum ServiceProtocol: String, Sendable, CaseIterable, Hashable {
     case imap
     case pop3
 
-    /// Protocols this release can serve. IMAP and POP3 are accepted by the grammar but
-    /// refused at load, so a server never starts half-configured.
-    public static let available: [ServiceProtocol] = [.smtp, .submission]
+    /// Protocols this release can serve.
+    public static let available: [ServiceProtocol] = [.smtp, .submission, .imap, .pop3]
 
     public var isAvailable: Bool { Self.available.contains(self) }
 }

@@ -32,5 +32,7 @@ public struct ReceiveConnector: Sendable {
     }
 
     public var name: String { config.name }
+    /// The connector's TLS mode in the protocols' vocabulary (none without a context).
+    var smtpTLSMode: SMTPTLSMode { policy.tlsMode }
     public var isImplicitTLS: Bool { config.tls == .implicit }
 }

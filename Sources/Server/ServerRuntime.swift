@@ -3,6 +3,7 @@ import Logging
 import Config
 import Certificates
 import TLS
+import MailStore
 
 /// Everything the workers share, built and validated before any socket opens:
 /// config, connectors with their TLS contexts, the store, the limiter, the work
@@ -12,6 +13,7 @@ public final class ServerRuntime: Sendable {
     public let connectors: [ReceiveConnector]
     public let delivery: MailDelivery
     public let limiter: ConnectionLimiter
+    let mailboxStore: MailboxStore
     /// Partner certificate checks for `domain_secure` connectors (nil when none).
     public let clientCertificates: ClientCertificateVerifier?
     public let logger: Logger
@@ -93,6 +95,24 @@ public final class ServerRuntime: Sendable {
         delivery = MailDelivery(dataDirectory: config.server.dataDir, hostName: config.server.fqdn,
                                 acceptedDomains: config.acceptedDomains)
         limiter = ConnectionLimiter(maximumPerClient: config.limits.maxConnectionsPerClient)
+        mailboxStore = MailboxStore(root: "\(config.server.dataDir)/mail", hostName: config.server.fqdn)
+    }
+
+    /// The protocol session for a new connection on `connector`.
+    func makeSession(for connector: ReceiveConnector, client: String, logger: Logger) -> any SessionAdapter {
+        switch connector.config.protocol {
+        case .smtp, .submission:
+            return SMTPSessionAdapter(connector: connector, client: client, delivery: delivery, logger: logger)
+        case .imap:
+            return IMAPSessionAdapter(connector: connector, client: client, access: mailboxes)
+        case .pop3:
+            return POP3SessionAdapter(connector: connector, client: client, access: mailboxes)
+        }
+    }
+
+    /// IMAP and POP3's view of the store.
+    var mailboxes: MailboxAccess {
+        MailboxAccess(users: delivery.users, store: mailboxStore)
     }
 
     static func policy(from tls: TLSSettings) throws -> TLSPolicy {

@@ -18,6 +18,7 @@ final class Worker {
         case authenticated(Bool)
         case recipient(RecipientVerdict)
         case delivered(DeliveryResult)
+        case mailbox(MailboxResult)
     }
 
     let index: Int
@@ -25,7 +26,7 @@ final class Worker {
     let loop: EventLoop
     var logger: Logger
     private var listeners: [Listener] = []
-    private var connections: [UInt64: SMTPConnection] = [:]
+    private var connections: [UInt64: MailConnection] = [:]
     private var nextID: UInt64 = 0
     private(set) var mailbox: Mailbox<Message>!
 
@@ -69,10 +70,14 @@ final class Worker {
             Glibc.close(fd)
             return
         }
+        // Replies are small and must not wait for the client's delayed ACK (Nagle):
+        // an implicit-TLS greeting right after the handshake sat ~40 ms otherwise.
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         nextID += 1
         let id = (UInt64(index) << 48) | nextID
         do {
-            let connection = try SMTPConnection(id: id, fd: fd, client: client, connector: connector, worker: self)
+            let connection = try MailConnection(id: id, fd: fd, client: client, connector: connector, worker: self)
             connections[id] = connection
             connection.start()
         } catch {
@@ -83,7 +88,7 @@ final class Worker {
 
     /// Called from inside the connection's own callbacks: the last reference is
     /// dropped on the next loop turn, never while its channel is mid-callback.
-    func connectionEnded(_ connection: SMTPConnection) {
+    func connectionEnded(_ connection: MailConnection) {
         guard connections[connection.id] != nil else { return }
         runtime.limiter.release(connection.client)
         let id = connection.id
@@ -92,11 +97,12 @@ final class Worker {
 
     var openConnections: Int { connections.count }
 
-    /// Blocking work for a connection, run on the shared pool; the result comes
+    /// Blocking work for a connection, run on `queue` (the connection's serial
+    /// queue over the shared pool, so its jobs keep their order); the result comes
     /// back through the mailbox to the connection, if it is still there.
-    func submit(for connection: UInt64, _ work: @escaping @Sendable () -> Completion) {
+    func submit(for connection: UInt64, on queue: DispatchQueue, _ work: @escaping @Sendable () -> Completion) {
         let mailbox = self.mailbox!
-        runtime.workPool.async {
+        queue.async {
             mailbox.post(.completed(connection: connection, work()))
         }
     }

@@ -79,10 +79,12 @@ final class ConfigValidationTests: XCTestCase {
                       key: "connector[0].protocol", contains: "unknown protocol \"lmtp\"; expected one of smtp, submission, imap, pop3")
     }
 
-    func testIMAPAndPOP3AreNotAvailableYet() {
+    func testIMAPAndPOP3ConnectorsAreAccepted() throws {
         for proto in ["imap", "pop3"] {
-            S.assertIssue("[[connector]]\nname = \"A\"\nprotocol = \"\(proto)\"\nbind = [\"127.0.0.1:143\"]\n",
-                          key: "connector[0].protocol", contains: "protocol \"\(proto)\" is not available in this version yet")
+            let config = try MailEdgeConfig.parse("[[connector]]\nname = \"A\"\nprotocol = \"\(proto)\"\nbind = [\"127.0.0.1:143\"]\n",
+                                                  path: "test.toml", hostName: "mail01.contoso.com")
+            XCTAssertEqual(config.connectors[0].protocol.rawValue, proto)
+            XCTAssertEqual(config.connectors[0].tls, .starttls)
         }
     }
 
@@ -340,7 +342,6 @@ final class ConfigValidationTests: XCTestCase {
             "tls.protocols[0]",
             "tls.ciphers",
             "connector[0].requre_tls",
-            "connector[0].protocol",
             "connector[1].bind[1]",
             "connector[1].require_tls",
             "connector[1].name",

@@ -12,9 +12,13 @@ final class EmbeddedDefaultTests: XCTestCase {
         XCTAssertEqual(config.server.certStore, "certs")
     }
 
-    func testEmbeddedDefaultHasTheThreeSMTPConnectorsOnLoopback() {
+    func testEmbeddedDefaultHasTheDesignConnectorsOnLoopback() {
         let config = MailEdgeConfig.embeddedDefault(hostName: "mail01.contoso.com")
-        XCTAssertEqual(config.connectors.map(\.name), ["Default Frontend", "Client Frontend", "Client Frontend SMTPS"])
+        XCTAssertEqual(config.connectors.map(\.name), ["Default Frontend", "Client Frontend", "Client Frontend SMTPS",
+                                                        "IMAP", "IMAPS", "POP3", "POP3S"])
+        let rest = config.connectors[3...].map { "\($0.protocol.rawValue) \($0.bind[0]) \($0.tls.rawValue)" }
+        XCTAssertEqual(rest, ["imap 127.0.0.1:2143 starttls", "imap 127.0.0.1:2993 implicit",
+                              "pop3 127.0.0.1:2110 starttls", "pop3 127.0.0.1:2995 implicit"])
 
         let smtp = config.connectors[0]
         XCTAssertEqual(smtp.protocol, .smtp)

@@ -18,10 +18,20 @@ BIN = os.environ.get("MAILEDGE_BIN") or str(Path(__file__).resolve().parents[2] 
 PASSWORD = "correct horse battery staple"
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """An ephemeral loopback port not handed out before in this test run (the kernel
+    may give a just-closed port again, so remember what was given)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise AssertionError("no fresh ephemeral port")
 
 
 def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
@@ -50,6 +60,7 @@ class MailEdge:
         self.smtp = free_port()
         self.submission = free_port()
         self.smtps = free_port()
+        self.imap, self.imaps, self.pop3, self.pop3s = free_port(), free_port(), free_port(), free_port()
         self.limits = {"handshake_timeout": 5, "idle_timeout": 30, "drain_timeout": 2}
         self.limits.update(limits or {})
         self.tls = tls or {}
@@ -83,6 +94,10 @@ class MailEdge:
             f'bind = ["127.0.0.1:{self.submission}"]', 'tls = "starttls"', 'require_tls = true', *fqdn, '',
             '[[connector]]', 'name = "Client Frontend SMTPS"', 'protocol = "submission"',
             f'bind = ["127.0.0.1:{self.smtps}"]', 'tls = "implicit"', *fqdn, '',
+            '[[connector]]', 'name = "IMAP"', 'protocol = "imap"', f'bind = ["127.0.0.1:{self.imap}"]', 'tls = "starttls"', *fqdn, '',
+            '[[connector]]', 'name = "IMAPS"', 'protocol = "imap"', f'bind = ["127.0.0.1:{self.imaps}"]', 'tls = "implicit"', *fqdn, '',
+            '[[connector]]', 'name = "POP3"', 'protocol = "pop3"', f'bind = ["127.0.0.1:{self.pop3}"]', 'tls = "starttls"', *fqdn, '',
+            '[[connector]]', 'name = "POP3S"', 'protocol = "pop3"', f'bind = ["127.0.0.1:{self.pop3s}"]', 'tls = "implicit"', *fqdn, '',
         ]
         return "\n".join(lines) + "\n" + self.extra
 
@@ -104,7 +119,7 @@ class MailEdge:
         self.probes = 0
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.root / "mailedge.toml")],
                                      cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
-        for port in (self.smtp, self.submission, self.smtps):
+        for port in (self.smtp, self.submission, self.smtps, self.imap, self.imaps, self.pop3, self.pop3s):
             wait_for(lambda: self.proc.poll() is not None or self._accepts(port), what=f"port {port}")
             if self.proc.poll() is not None:
                 raise AssertionError("server exited at start:\n" + self.log_text())

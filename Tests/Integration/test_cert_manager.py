@@ -208,7 +208,7 @@ def test_check_is_clean_on_a_good_config(make_server, pki):
     cert, key = issuing.issue(leaves, "mx1.contoso.test", dns=["mx1.contoso.test"])
     bundle = leaves / "good.pem"
     bundle.write_text(cert.read_text() + issuing.cert.read_text() + key.read_text())
-    server.cert("import", str(bundle), "--services", "smtp")
+    server.cert("import", str(bundle), "--services", "smtp,imap,pop")
     code, report = check(server, "--strict")
     assert (code, report["findings"]) == (0, [])
 

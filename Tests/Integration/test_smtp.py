@@ -265,5 +265,5 @@ def test_accepts_spread_over_worker_threads(server):
     for c in clients:
         assert c.reply().startswith("220")
         c.close()
-    wait_for(lambda: "worker=0 [Server] connection opened" in server.log_text()
-             and "worker=1 [Server] connection opened" in server.log_text(), what="both workers accepting")
+    wait_for(lambda: "worker=0 [Server] connection closed" in server.log_text()
+             and "worker=1 [Server] connection closed" in server.log_text(), what="both workers accepting")

@@ -4,9 +4,10 @@ import MailProtocols
 import Reactor
 import TLS
 
-/// One SMTP connection: socket <-> TLS <-> `SMTPSession` actions. Lives on the
-/// worker thread that accepted it, from accept to close; not Sendable.
-final class SMTPConnection {
+/// One client connection: socket <-> TLS <-> a protocol session's actions (SMTP,
+/// IMAP or POP3 through a `SessionAdapter`). Lives on the worker thread that
+/// accepted it, from accept to close; not Sendable.
+final class MailConnection {
     enum Phase { case handshaking, open, upgrading, closed }
 
     let id: UInt64
@@ -14,14 +15,22 @@ final class SMTPConnection {
     let connector: ReceiveConnector
     private unowned let worker: Worker
     private let channel: Channel
-    private var session: SMTPSession
+    private var session: any SessionAdapter
     private var phase: Phase
     private var timer: LoopTimer?
+    private var watcher: LoopTimer?
     private var closeWhenDrained = false
     private var upgradeWhenDrained = false
     private var logger: Logger
     private let started = Date()
     private var closeReason = "client quit"
+    private var finished = false
+
+    /// This connection's blocking jobs, one at a time and in order, on the pool.
+    private lazy var workQueue = DispatchQueue(label: "mailedge.connection", target: worker.runtime.workPool)
+
+    /// How often an IMAP IDLE session looks for new mail.
+    static let mailboxPollInterval = 2.0
 
     init(id: UInt64, fd: Int32, client: String, connector: ReceiveConnector, worker: Worker) throws {
         self.id = id
@@ -43,74 +52,63 @@ final class SMTPConnection {
             channel = try Channel(loop: worker.loop, fd: fd)
             phase = .open
         }
-        session = SMTPSession(policy: connector.policy, clientAddress: client, tls: nil, clock: { Date() })
+        session = worker.runtime.makeSession(for: connector, client: client, logger: logger)
     }
 
     func start() {
         channel.onRead = { [unowned self] bytes in self.received(bytes) }
         channel.onEvent = { [unowned self] event in self.channelEvent(event) }
         channel.onDrained = { [unowned self] in self.drained() }
-        timer = worker.loop.schedule(after: phase == .handshaking ? connector.limits.handshakeTimeout : connector.limits.idleTimeout) { [unowned self] in
+        timer = worker.loop.schedule(after: phase == .handshaking ? connector.limits.handshakeTimeout : session.idleLimit) { [unowned self] in
             self.timedOut()
         }
-        logger.info("connection opened")
+        logger.debug("connection opened")
         if phase == .open { perform(session.start()) }
     }
 
     private func received(_ bytes: [UInt8]) {
         guard phase == .open else { return }
-        timer?.arm(connector.limits.idleTimeout)
+        timer?.arm(session.idleLimit)
         perform(session.receive(bytes))
     }
 
     func complete(_ completion: Worker.Completion) {
         guard phase == .open else { return }
-        switch completion {
-        case .authenticated(let ok):
-            logger.info(ok ? "authentication succeeded" : "authentication failed")
-            perform(session.authenticationCompleted(success: ok))
-        case .recipient(let verdict):
-            perform(session.recipientVerified(verdict))
-        case .delivered(let result):
-            perform(session.deliveryCompleted(result))
-        }
+        perform(session.complete(completion))
+        timer?.arm(session.idleLimit)
     }
 
-    private func perform(_ actions: [SMTPAction]) {
+    private func perform(_ actions: [ConnectionAction]) {
         for action in actions {
             switch action {
-            case .send(let text):
-                channel.write(text)
+            case .send(let bytes):
+                channel.write(bytes)
             case .startTLS:
                 channel.stopReading()
                 upgradeWhenDrained = true
                 phase = .upgrading
-            case .authenticate(let username, let password):
-                let delivery = worker.runtime.delivery
-                worker.submit(for: id) { .authenticated(delivery.authenticate(username: username, password: password)) }
-            case .verifyRecipient(let address, let authenticated):
-                let delivery = worker.runtime.delivery
-                worker.submit(for: id) { .recipient(delivery.verify(recipient: address, authenticated: authenticated)) }
-            case .deliver(let envelope):
-                let delivery = worker.runtime.delivery
-                let logger = self.logger
-                worker.submit(for: id) { .delivered(delivery.deliver(envelope, logger: logger)) }
+            case .work(let job):
+                worker.submit(for: id, on: workQueue, job)
             case .close:
                 closeWhenDrained = true
-            case .limitReached(let limit):
-                logger.warning("limit reached", metadata: ["limit": "\(limit)"])
-            case .domainSecurity(let verdict):
-                switch verdict {
-                case .partner(let domain):
-                    logger.info("domain security: partner session", metadata: ["domain": "\(domain)"])
-                case .refused(let reply, let reason):
-                    logger.warning("domain security: refused", metadata: ["reply": "\(reply.prefix(3))", "reason": "\(reason)"])
-                case .notSecureDomain:
-                    break
+            case .log(let level, let message, let metadata):
+                logger.log(level: level, "\(message)", metadata: metadata)
+            case .watchMailbox(let on):
+                if on {
+                    watcher = worker.loop.schedule(after: Self.mailboxPollInterval) { [unowned self] in self.poll() }
+                } else {
+                    watcher?.cancel()
+                    watcher = nil
                 }
             }
         }
         if (upgradeWhenDrained || closeWhenDrained) && channel.pendingOutput == 0 { drained() }
+    }
+
+    private func poll() {
+        guard phase == .open, watcher != nil else { return }
+        perform(session.refresh())
+        watcher?.arm(Self.mailboxPollInterval)
     }
 
     private func drained() {
@@ -122,8 +120,8 @@ final class SMTPConnection {
         }
     }
 
-    /// STARTTLS: the 220 has left; swap in TLS on the same socket. Everything the
-    /// client sent after the STARTTLS line is dropped with the plaintext buffer.
+    /// STARTTLS: the go-ahead has left; swap in TLS on the same socket. Everything
+    /// the client sent after the STARTTLS line is dropped with the plaintext buffer.
     private func upgrade() {
         guard let tls = connector.tls, let ssl = tls.makeSSL() else {
             logger.error("STARTTLS failed: no TLS context")
@@ -163,16 +161,9 @@ final class SMTPConnection {
             if connector.config.domainSecure {
                 tlsFacts.clientCertificate = checkClientCertificate(ssl)
             }
-            timer?.arm(connector.limits.idleTimeout)
-            let implicitStart = connector.isImplicitTLS && !session.isTLSActive && phase == .handshaking && !startedSession
             phase = .open
-            if implicitStart {
-                startedSession = true
-                session = SMTPSession(policy: connector.policy, clientAddress: client, tls: tlsFacts, clock: { Date() })
-                perform(session.start())
-            } else {
-                perform(session.tlsEstablished(tlsFacts))
-            }
+            timer?.arm(session.idleLimit)
+            perform(session.tlsEstablished(tlsFacts))
         case .closedByPeer:
             closeReason = phase == .handshaking ? "client closed during TLS handshake" : "client disconnected"
             finish()
@@ -186,7 +177,6 @@ final class SMTPConnection {
             finish()
         }
     }
-    private var startedSession = false
 
     /// Domain security: what the client certificate proves, logged once per session.
     private func checkClientCertificate(_ ssl: OpaquePointer) -> ClientCertificateFacts? {
@@ -210,7 +200,7 @@ final class SMTPConnection {
             closeReason = "handshake timeout"
             finish()
         case .open:
-            logger.warning("idle timeout", metadata: ["timeout_s": "\(connector.limits.idleTimeout)"])
+            logger.warning("idle timeout", metadata: ["timeout_s": "\(session.idleLimit)"])
             closeReason = "idle timeout"
             perform(session.idleTimeout())
             // If the reply cannot leave (client not reading), do not wait forever.
@@ -234,16 +224,22 @@ final class SMTPConnection {
 
     /// Worker teardown after its loop stopped.
     func abort() {
+        perform(session.dropped())
         channel.close()
         timer = nil
+        watcher = nil
     }
 
-    private var finished = false
     private func finish() {
         guard !finished else { return }
         finished = true
         phase = .closed
         timer?.cancel()
+        watcher?.cancel()
+        // A session that still holds something (a POP3 lock) lets go of it now.
+        for action in session.dropped() {
+            if case .work(let job) = action { worker.submit(for: id, on: workQueue, job) }
+        }
         channel.close()
         logger.info("connection closed", metadata: [
             "reason": "\(closeReason)",

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench-peers (standard library only, but `chart` needs matplotlib).
+
+  benchlib.py extract FILE                  HandshakeBench stdout -> one compact JSON line (exit 1 if none/failed)
+  benchlib.py extract-hold FILE             same for an idle-hold run (needs idle_kib_per_connection)
+  benchlib.py brief JSON                    one-line summary of a handshake run
+  benchlib.py brief-hold JSON               one-line summary of an idle-hold run
+  benchlib.py summarize RAW OUTDIR COLUMNS PARAMS   raw.jsonl -> handshakes.csv/.md, idle-memory.csv/.md
+  benchlib.py chart CSV PNG COLUMNS         grouped bar chart of median server CPU-us per handshake
+  benchlib.py verify-table RAW COLUMNS      table of --verify-only results
+"""
+import csv
+import json
+import math
+import os
+import statistics
+import sys
+
+KEYS = [("rsa", "RSA-2048"), ("ecdsa", "ECDSA P-256")]
+MODES = [("implicit", "implicit TLS"), ("smtp", "SMTP STARTTLS"), ("imap", "IMAP STARTTLS"), ("pop3", "POP3 STARTTLS")]
+TLSES = ["1.2", "1.3"]
+RESUMES = ["full", "resumed"]
+LABELS = {
+    "mailedge": "MailEdge", "nginx-mail": "nginx mail", "nginx-stream": "nginx stream",
+    "haproxy": "HAProxy", "stunnel": "stunnel", "hitch": "hitch", "dovecot": "Dovecot", "postfix": "Postfix",
+}
+KEY_LABEL = dict(KEYS)
+MODE_LABEL = dict(MODES)
+
+
+def number(v):
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)) and math.isfinite(v):
+        return float(v)
+    try:
+        f = float(v)
+        return f if math.isfinite(f) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def extract(path, hold=False):
+    try:
+        text = open(path, encoding="utf-8", errors="replace").read()
+    except OSError:
+        return 1
+    dec = json.JSONDecoder()
+    obj = None
+    i = text.find("{")
+    while i != -1:
+        try:
+            cand, _ = dec.raw_decode(text[i:])
+            if isinstance(cand, dict):
+                obj = cand
+                break
+        except ValueError:
+            pass
+        i = text.find("{", i + 1)
+    if obj is None:
+        return 1
+    if hold:
+        if number(obj.get("idle_kib_per_connection")) is None:
+            print(json.dumps(obj, separators=(",", ":")), file=sys.stderr)
+            return 1
+    else:
+        cpu = number(obj.get("server_cpu_us_per_handshake"))
+        count = number(obj.get("count")) or 0
+        failures = number(obj.get("failures")) or 0
+        if cpu is None or cpu <= 0 or (failures > 0 and failures >= count):
+            print(json.dumps(obj, separators=(",", ":")), file=sys.stderr)
+            return 1
+    print(json.dumps(obj, separators=(",", ":")))
+    return 0
+
+
+def brief(js):
+    o = json.loads(js)
+    def f(k, fmt="{:.0f}"):
+        v = number(o.get(k))
+        return "?" if v is None else fmt.format(v)
+    print(f"cpu {f('server_cpu_us_per_handshake')} us/hs, {f('handshakes_per_second')} hs/s, "
+          f"p50 {f('latency_p50_ms', '{:.2f}')} ms, p99 {f('latency_p99_ms', '{:.2f}')} ms, "
+          f"count {o.get('count')}, resumed {o.get('resumed')}, failures {o.get('failures')}, "
+          f"cipher {o.get('cipher')}, group {o.get('group')}, key {o.get('server_key')}")
+    return 0
+
+
+def brief_hold(js):
+    o = json.loads(js)
+    print(f"rss {o.get('server_rss_before_kib')} -> {o.get('server_rss_after_kib')} KiB, held {o.get('held')}, "
+          f"{o.get('idle_kib_per_connection')} KiB/conn, closed by server {o.get('held_closed_by_server')}, "
+          f"failures {o.get('failures')}")
+    return 0
+
+
+def load_raw(path):
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    pass
+    return rows
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return ""
+    return f"{v:.{digits}f}"
+
+
+def summarize(raw_path, outdir, columns, params_path):
+    rows = load_raw(raw_path)
+    params = {}
+    try:
+        params = json.load(open(params_path))
+    except (OSError, ValueError):
+        pass
+    order = columns.split()
+    present = [c for c in order if any(r["peer"] == c for r in rows)]
+    present += sorted({r["peer"] for r in rows} - set(present))
+
+    cells = {}
+    for r in rows:
+        if r.get("kind") != "cell":
+            continue
+        k = (r["peer"], r["key"], r["mode"], r["tls"], r["resume"])
+        cells.setdefault(k, []).append(r)
+
+    summary = {}
+    csv_rows = []
+    for k in sorted(cells, key=lambda k: (present.index(k[0]) if k[0] in present else 99,
+                                           [x for x, _ in KEYS].index(k[1]) if k[1] in KEY_LABEL else 9,
+                                           [x for x, _ in MODES].index(k[2]) if k[2] in MODE_LABEL else 9, k[3], k[4])):
+        runs = cells[k]
+        ok = [r["result"] for r in runs if r["status"] == "ok" and isinstance(r.get("result"), dict)]
+        notes = sorted({r.get("note", "") for r in runs if r.get("note")})
+        if ok:
+            status = "ok"
+        elif any(r["status"] == "failed" for r in runs):
+            status = "failed"
+        else:
+            status = "n/a"
+        def med(field):
+            vals = [number(o.get(field)) for o in ok]
+            vals = [v for v in vals if v is not None]
+            return statistics.median(vals) if vals else None
+        cpu = [number(o.get("server_cpu_us_per_handshake")) for o in ok]
+        cpu = [v for v in cpu if v is not None]
+        def total(field):
+            vals = [number(o.get(field)) for o in ok]
+            vals = [v for v in vals if v is not None]
+            return int(sum(vals)) if vals else None
+        failed_runs = sum(1 for r in runs if r["status"] == "failed")
+        rec = {
+            "peer": k[0], "key": k[1], "mode": k[2], "tls": k[3], "resume": k[4], "status": status,
+            "runs": len(ok), "failed_runs": failed_runs,
+            "cpu_us_median": statistics.median(cpu) if cpu else None,
+            "cpu_us_min": min(cpu) if cpu else None, "cpu_us_max": max(cpu) if cpu else None,
+            "handshakes_per_second": med("handshakes_per_second"),
+            "latency_p50_ms": med("latency_p50_ms"), "latency_p99_ms": med("latency_p99_ms"),
+            "failures": total("failures"), "count": total("count"), "resumed": total("resumed"),
+            "cipher": next((o.get("cipher") for o in ok if o.get("cipher")), ""),
+            "group": ",".join(sorted({str(o.get("group")) for o in ok if o.get("group")})),
+            "server_key": next((o.get("server_key") for o in ok if o.get("server_key")), ""),
+            "note": "; ".join(notes)[:300],
+        }
+        summary[k] = rec
+        csv_rows.append(rec)
+
+    fields = ["peer", "key", "mode", "tls", "resume", "status", "runs", "failed_runs", "cpu_us_median", "cpu_us_min",
+              "cpu_us_max", "handshakes_per_second", "latency_p50_ms", "latency_p99_ms", "failures", "count",
+              "resumed", "cipher", "group", "server_key", "note"]
+    with open(os.path.join(outdir, "handshakes.csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for rec in csv_rows:
+            out = dict(rec)
+            for f in ("cpu_us_median", "cpu_us_min", "cpu_us_max", "handshakes_per_second"):
+                out[f] = fmt(rec[f], 1)
+            for f in ("latency_p50_ms", "latency_p99_ms"):
+                out[f] = fmt(rec[f], 3)
+            w.writerow(out)
+
+    def cell_text(rec, what):
+        if rec is None:
+            return "n/a"
+        if rec["status"] != "ok":
+            return rec["status"]
+        if what == "cpu":
+            t = fmt(rec["cpu_us_median"])
+            if rec["runs"] > 1:
+                t += f" ({fmt(rec['cpu_us_min'])}–{fmt(rec['cpu_us_max'])})"
+        else:
+            t = fmt(rec["handshakes_per_second"])
+        marks = ""
+        if rec["resume"] == "resumed" and rec["count"] and (rec["resumed"] or 0) < 0.5 * rec["count"]:
+            marks += " ‡"
+        if rec["failures"]:
+            marks += f" ({rec['failures']} failed)"
+        sk = (rec.get("server_key") or "").upper()
+        if sk and not sk.startswith("RSA" if rec["key"] == "rsa" else "EC"):
+            marks += f" [server key {rec['server_key']}!]"
+        if rec.get("group") and rec["group"] != "X25519":
+            marks += f" [group {rec['group']}]"
+        return t + marks
+
+    row_keys = []
+    for key, _ in KEYS:
+        for mode, _ in MODES:
+            for tls in TLSES:
+                for resume in RESUMES:
+                    if any((c, key, mode, tls, resume) in summary for c in present):
+                        row_keys.append((key, mode, tls, resume))
+
+    p = params
+    head = []
+    head.append("# TLS handshake cost: MailEdge and its peers")
+    head.append("")
+    head.append(f"Server CPU time (user+sys) per handshake in µs, median of {p.get('runs', '?')} run(s)"
+                + (" (min–max)" if p.get("runs", 1) > 1 else "")
+                + f"; {p.get('count', '?')} handshakes per run, concurrency {p.get('concurrency', '?')}, "
+                f"warm-up {p.get('warmup', '?')}. One server worker pinned to CPU {p.get('server_cpu', 0)}, "
+                f"HandshakeBench on CPU {p.get('client_cpu', 1)}, loopback. TLS 1.2: "
+                f"{p.get('cipher12_rsa', '')} / {p.get('cipher12_ecdsa', '')}; TLS 1.3: {p.get('suite13', '')}; "
+                f"group {p.get('group', '')}. Lower is better."
+                + (" **Quick run** (few handshakes, one run): indicative only." if p.get("quick") else ""))
+    head.append("")
+    head.append("n/a: the server does not offer that mode (or that MailEdge build has no such connector yet); "
+                "failed: see handshakes.csv `note`; ‡: fewer than half of the handshakes were resumed.")
+    head.append("")
+
+    def table(what):
+        lines = ["| key | mode | TLS | handshake | " + " | ".join(LABELS.get(c, c) for c in present) + " |",
+                 "|---|---|---|---|" + "---:|" * len(present)]
+        for key, mode, tls, resume in row_keys:
+            vals = [cell_text(summary.get((c, key, mode, tls, resume)), what) for c in present]
+            lines.append(f"| {KEY_LABEL.get(key, key)} | {MODE_LABEL.get(mode, mode)} | {tls} | {resume} | "
+                         + " | ".join(vals) + " |")
+        return lines
+
+    md = head + ["## Server CPU µs per handshake", ""] + table("cpu") + ["",
+          "## Handshakes per second (informational)", "",
+          "Bound by the single client core, not the server. nginx mail on SMTPS and Postfix smtpd in wrapper "
+          "mode deliver the greeting that follows the handshake ~40 ms late (at concurrency 1 nginx mail takes "
+          "~47 ms per connection with the greeting, ~1.5 ms without; most likely Nagle's algorithm meeting the "
+          "client's delayed ACK), which caps their rate here (Postfix also serves one connection at a time); "
+          "their CPU per handshake is still comparable.", ""] + table("hps")
+    md.append("")
+    md.append(f"Run: `{p.get('started', '')}`, {p.get('openssl', '')}, kernel {p.get('kernel', '')}.")
+    with open(os.path.join(outdir, "handshakes.md"), "w") as fh:
+        fh.write("\n".join(md) + "\n")
+
+    # Idle memory.
+    holds = [r for r in rows if r.get("kind") == "hold"]
+    hfields = ["peer", "key", "tls", "status", "connections", "held", "held_closed_by_server", "server_rss_before_kib", "server_rss_after_kib",
+               "idle_kib_per_connection", "failures", "note"]
+    hrecs = []
+    for c in present:
+        rs = [r for r in holds if r["peer"] == c]
+        if not rs:
+            continue
+        r = rs[-1]
+        o = r.get("result") if isinstance(r.get("result"), dict) else {}
+        hrecs.append({
+            "peer": c, "key": r["key"], "tls": r["tls"], "status": r["status"],
+            "connections": p.get("hold", ""), "held": o.get("held", ""),
+            "held_closed_by_server": o.get("held_closed_by_server", ""), "server_rss_before_kib": o.get("server_rss_before_kib", ""),
+            "server_rss_after_kib": o.get("server_rss_after_kib", ""),
+            "idle_kib_per_connection": fmt(number(o.get("idle_kib_per_connection")), 1),
+            "failures": o.get("failures", ""), "note": r.get("note", ""),
+        })
+    if hrecs:
+        with open(os.path.join(outdir, "idle-memory.csv"), "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=hfields)
+            w.writeheader()
+            w.writerows(hrecs)
+        lines = ["# Idle TLS connections: server memory per connection", "",
+                 f"{p.get('hold', '?')} TLS 1.3 connections ({KEY_LABEL.get(p.get('hold_key', ''), '')}) held idle on each "
+                 "server's implicit-TLS listener after the handshake; RSS of the measured process before and after. "
+                 "For the generic terminators (nginx stream, HAProxy, stunnel, hitch) this includes the backend connection "
+                 "each client connection opens.", "",
+                 "| server | listener | RSS before (KiB) | RSS after (KiB) | KiB per connection | failures |",
+                 "|---|---|---:|---:|---:|---:|"]
+        listener = {"mailedge": "SMTPS (submission)", "nginx-mail": "SMTPS (mail)", "nginx-stream": "stream → greeting backend",
+                    "haproxy": "→ greeting backend", "stunnel": "→ greeting backend", "hitch": "→ greeting backend",
+                    "dovecot": "IMAPS (imap-login)", "postfix": "SMTPS (smtpd wrapper mode)"}
+        for h in hrecs:
+            if h["status"] == "ok":
+                lines.append(f"| {LABELS.get(h['peer'], h['peer'])} | {listener.get(h['peer'], '')} | "
+                             f"{h['server_rss_before_kib']} | {h['server_rss_after_kib']} | "
+                             f"{h['idle_kib_per_connection']} | {h['failures']} |")
+            else:
+                st = "n/a" if h["status"] == "na" else h["status"]
+                if h.get("note"):
+                    st += f" ({h['note'][:80]})"
+                lines.append(f"| {LABELS.get(h['peer'], h['peer'])} | {listener.get(h['peer'], '')} | | | {st} | |")
+        with open(os.path.join(outdir, "idle-memory.md"), "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+    return 0
+
+
+def chart(csv_path, png_path, columns):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not available", file=sys.stderr)
+        return 1
+    with open(csv_path) as fh:
+        recs = [r for r in csv.DictReader(fh)]
+    val = {}
+    for r in recs:
+        if r["status"] == "ok" and r["cpu_us_median"]:
+            val[(r["peer"], r["key"], r["mode"], r["tls"], r["resume"])] = (
+                float(r["cpu_us_median"]), float(r["cpu_us_min"] or r["cpu_us_median"]),
+                float(r["cpu_us_max"] or r["cpu_us_median"]))
+    order = columns.split()
+    peers = [c for c in order if any(k[0] == c for k in val)]
+    if not peers:
+        print("nothing to chart", file=sys.stderr)
+        return 1
+    short = {"rsa": "RSA", "ecdsa": "ECDSA"}
+    panels = [
+        ("Implicit TLS", [(k, "implicit", t, r) for k, _ in KEYS for t in TLSES for r in RESUMES],
+         lambda g: f"{short[g[0]]}\nTLS {g[2]}\n{g[3]}"),
+        ("STARTTLS, full handshakes", [(k, m, t, "full") for m in ("smtp", "imap", "pop3") for k, _ in KEYS for t in TLSES],
+         lambda g: f"{g[1].upper()}\n{short[g[0]]} {g[2]}"),
+    ]
+    panels = [(title, [g for g in groups if any((p,) + g in val for p in peers)], lab)
+              for title, groups, lab in panels]
+    panels = [p for p in panels if p[1]]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(max(10, 1.3 * max(len(p[1]) for p in panels) + 2), 5 * len(panels)),
+                             squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    for ax, (title, groups, lab) in zip(axes[:, 0], panels):
+        here = [p for p in peers if any((p,) + g in val for g in groups)]
+        width = 0.8 / len(here)
+        for i, p in enumerate(here):
+            xs, ys, lo, hi = [], [], [], []
+            for gi, g in enumerate(groups):
+                v = val.get((p,) + g)
+                if v:
+                    xs.append(gi - 0.4 + width * (i + 0.5))
+                    ys.append(v[0])
+                    lo.append(v[0] - v[1])
+                    hi.append(v[2] - v[0])
+            ax.bar(xs, ys, width, label=LABELS.get(p, p), color=cmap(peers.index(p) % 10),
+                   yerr=[lo, hi] if any(lo + hi) else None, capsize=2, edgecolor="black", linewidth=0.3)
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels([lab(g) for g in groups], fontsize=8)
+        ax.set_ylabel("server CPU µs per handshake")
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, ncol=min(len(here), 4))
+    fig.suptitle("TLS handshake cost per server (one worker on one core; median, bars = min–max)")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+    return 0
+
+
+def verify_table(raw_path, columns):
+    rows = [r for r in load_raw(raw_path) if r.get("kind") == "verify"]
+    order = [c for c in columns.split() if any(r["peer"] == c for r in rows)]
+    print("| key | mode | " + " | ".join(LABELS.get(c, c) for c in order) + " |")
+    print("|---|---|" + "---|" * len(order))
+    for key, kl in KEYS:
+        for mode, ml in MODES:
+            vals = []
+            for c in order:
+                rs = [r for r in rows if (r["peer"], r["key"], r["mode"]) == (c, key, mode)]
+                vals.append(rs[-1]["status"] + (f" ({rs[-1]['note']})" if rs and rs[-1].get("note") else "") if rs else "")
+            if any(vals):
+                print(f"| {kl} | {ml} | " + " | ".join(vals) + " |")
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    if cmd == "extract":
+        return extract(args[0])
+    if cmd == "extract-hold":
+        return extract(args[0], hold=True)
+    if cmd == "brief":
+        return brief(args[0])
+    if cmd == "brief-hold":
+        return brief_hold(args[0])
+    if cmd == "summarize":
+        return summarize(*args[:4])
+    if cmd == "chart":
+        return chart(*args[:3])
+    if cmd == "verify-table":
+        return verify_table(*args[:2])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
