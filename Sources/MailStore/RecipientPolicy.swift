@@ -29,6 +29,15 @@ public struct RecipientPolicy: Sendable {
         return authenticated ? .relay : .relayDenied
     }
 
+    /// The user a login name stands for: `alice`, or `alice@contoso.com` when
+    /// contoso.com is accepted here (mail clients often log in with the address).
+    public func userName(forLogin login: String) -> String {
+        let lower = login.lowercased()
+        guard let at = lower.lastIndex(of: "@") else { return lower }
+        let domain = Self.normalize(String(lower[lower.index(after: at)...]))
+        return acceptedDomains.contains(domain) ? String(lower[..<at]) : lower
+    }
+
     static func normalize(_ domain: String) -> String {
         var d = domain.lowercased()
         while d.hasSuffix(".") { d.removeLast() }

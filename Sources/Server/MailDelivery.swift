@@ -20,7 +20,7 @@ public struct MailDelivery: Sendable {
     }
 
     func authenticate(username: String, password: String) -> Bool {
-        users.verify(username, password: password)
+        users.verify(recipients.userName(forLogin: username), password: password)
     }
 
     func verify(recipient: String, authenticated: Bool) -> RecipientVerdict {

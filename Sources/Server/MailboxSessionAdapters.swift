@@ -8,6 +8,10 @@ import Synchronization
 struct MailboxAccess: Sendable {
     let users: UserDatabase
     let store: MailboxStore
+    let recipients: RecipientPolicy
+
+    /// The store's user for a login name (`alice` or `alice@<accepted domain>`).
+    func userName(_ login: String) -> String { recipients.userName(forLogin: login) }
 
     func work(_ operation: MailboxOperation, user: String?) -> ConnectionAction {
         let store = self.store
@@ -17,7 +21,8 @@ struct MailboxAccess: Sendable {
 
     func authenticate(_ username: String, _ password: String) -> ConnectionAction {
         let users = self.users
-        return .work { .authenticated(users.verify(username, password: password)) }
+        let user = userName(username)
+        return .work { .authenticated(users.verify(user, password: password)) }
     }
 }
 
@@ -83,7 +88,7 @@ struct IMAPSessionAdapter: SessionAdapter {
             case .startTLS: result.append(.startTLS)
             case .close: result.append(.close)
             case .authenticate(let username, let password):
-                pendingUser = username.lowercased()
+                pendingUser = access.userName(username)
                 result.append(access.authenticate(username, password))
             case .mailbox(let operation): result.append(access.work(operation, user: user))
             case .idle(let on): result.append(.watchMailbox(on))
@@ -175,7 +180,7 @@ struct POP3SessionAdapter: SessionAdapter {
             case .startTLS: result.append(.startTLS)
             case .close: result.append(.close)
             case .authenticate(let username, let password):
-                pendingUser = username.lowercased()
+                pendingUser = access.userName(username)
                 result.append(access.authenticate(username, password))
             case .mailbox(let operation):
                 switch operation {

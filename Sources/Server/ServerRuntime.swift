@@ -112,7 +112,7 @@ public final class ServerRuntime: Sendable {
 
     /// IMAP and POP3's view of the store.
     var mailboxes: MailboxAccess {
-        MailboxAccess(users: delivery.users, store: mailboxStore)
+        MailboxAccess(users: delivery.users, store: mailboxStore, recipients: delivery.recipients)
     }
 
     static func policy(from tls: TLSSettings) throws -> TLSPolicy {

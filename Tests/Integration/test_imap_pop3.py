@@ -44,7 +44,7 @@ def test_imaplib_starttls_and_imaps_read_what_smtp_delivered(server):
     assert b"Received: from" in fetched and b"Return-Path: <bob@fabrikam.test>" in fetched
     client.logout()
     with imaplib.IMAP4_SSL("127.0.0.1", server.imaps, ssl_context=client_context(), timeout=20) as tls:
-        tls.login("alice", PASSWORD)
+        tls.login("Alice@contoso.test", PASSWORD)  # clients often log in with the address
         tls.select("INBOX", readonly=True)
         typ, data = tls.search(None, "FROM", "bob", "SUBJECT", "IMAP")
         assert data == [b"1"]

@@ -66,6 +66,9 @@ final class MailStoreTests: XCTestCase {
         XCTAssertEqual(policy.classify("bob@fabrikam.com", authenticated: true, userExists: exists), .relay)
         XCTAssertEqual(policy.classify("Postmaster", authenticated: false, userExists: exists), .local(user: "postmaster"))
         XCTAssertEqual(policy.classify("../x@contoso.com", authenticated: false, userExists: { _ in true }), .unknownUser)
+        XCTAssertEqual(policy.userName(forLogin: "Alice@Contoso.com"), "alice")
+        XCTAssertEqual(policy.userName(forLogin: "alice"), "alice")
+        XCTAssertEqual(policy.userName(forLogin: "alice@fabrikam.com"), "alice@fabrikam.com")
     }
 
     func testOutboundQueueKeepsEnvelopeBesideMessage() throws {
