@@ -21,10 +21,21 @@ final class MailConnection {
     private var watcher: LoopTimer?
     private var closeWhenDrained = false
     private var upgradeWhenDrained = false
-    private var logger: Logger
+    /// The worker's logger, shared; connection metadata is added per log line, so an
+    /// idle connection keeps no metadata dictionary of its own.
+    private let baseLogger: Logger
+    private var logger: Logger { Self.logger(baseLogger, connector: connector.name, client: client, id: id) }
     private let started = Date()
     private var closeReason = "client quit"
     private var finished = false
+
+    static func logger(_ base: Logger, connector: String, client: String, id: UInt64) -> Logger {
+        var logger = base
+        logger[metadataKey: "connector"] = "\(connector)"
+        logger[metadataKey: "client"] = "\(client)"
+        logger[metadataKey: "conn"] = "\(String(id, radix: 16))"
+        return logger
+    }
 
     /// This connection's blocking jobs, one at a time and in order, on the pool.
     private lazy var workQueue = DispatchQueue(label: "mailedge.connection", target: worker.runtime.workPool)
@@ -37,11 +48,7 @@ final class MailConnection {
         self.client = client
         self.connector = connector
         self.worker = worker
-        var logger = worker.logger
-        logger[metadataKey: "connector"] = "\(connector.name)"
-        logger[metadataKey: "client"] = "\(client)"
-        logger[metadataKey: "conn"] = "\(String(id, radix: 16))"
-        self.logger = logger
+        baseLogger = worker.logger
         if connector.isImplicitTLS {
             guard let tls = connector.tls, let ssl = tls.makeSSL() else {
                 throw ReactorError(message: "no TLS context for implicit TLS connector \(connector.name)")
@@ -52,7 +59,7 @@ final class MailConnection {
             channel = try Channel(loop: worker.loop, fd: fd)
             phase = .open
         }
-        session = worker.runtime.makeSession(for: connector, client: client, logger: logger)
+        session = worker.runtime.makeSession(for: connector, client: client, id: id, logger: worker.logger)
     }
 
     func start() {

@@ -7,13 +7,19 @@ import MailProtocols
 struct SMTPSessionAdapter: SessionAdapter {
     var session: SMTPSession
     let delivery: MailDelivery
-    let logger: Logger
+    let baseLogger: Logger
+    let connectorName: String
+    let client: String
+    let id: UInt64
     let idleLimit: Double
 
-    init(connector: ReceiveConnector, client: String, delivery: MailDelivery, logger: Logger) {
+    init(connector: ReceiveConnector, client: String, id: UInt64, delivery: MailDelivery, logger: Logger) {
         session = SMTPSession(policy: connector.policy, clientAddress: client, tls: nil, clock: { Date() })
         self.delivery = delivery
-        self.logger = logger
+        baseLogger = logger
+        connectorName = connector.name
+        self.client = client
+        self.id = id
         idleLimit = connector.limits.idleTimeout
     }
 
@@ -68,7 +74,7 @@ struct SMTPSessionAdapter: SessionAdapter {
                 return .work { .recipient(delivery.verify(recipient: address, authenticated: authenticated)) }
             case .deliver(let envelope):
                 let delivery = self.delivery
-                let logger = self.logger
+                let logger = MailConnection.logger(baseLogger, connector: connectorName, client: client, id: id)
                 return .work { .delivered(delivery.deliver(envelope, logger: logger)) }
             case .limitReached(let limit):
                 return .log(.warning, "limit reached", ["limit": "\(limit)"])

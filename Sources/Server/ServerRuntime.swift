@@ -99,10 +99,10 @@ public final class ServerRuntime: Sendable {
     }
 
     /// The protocol session for a new connection on `connector`.
-    func makeSession(for connector: ReceiveConnector, client: String, logger: Logger) -> any SessionAdapter {
+    func makeSession(for connector: ReceiveConnector, client: String, id: UInt64, logger: Logger) -> any SessionAdapter {
         switch connector.config.protocol {
         case .smtp, .submission:
-            return SMTPSessionAdapter(connector: connector, client: client, delivery: delivery, logger: logger)
+            return SMTPSessionAdapter(connector: connector, client: client, id: id, delivery: delivery, logger: logger)
         case .imap:
             return IMAPSessionAdapter(connector: connector, client: client, access: mailboxes)
         case .pop3:

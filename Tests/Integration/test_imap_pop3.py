@@ -72,6 +72,7 @@ def test_imap_flags_persist_across_restart(make_server):
     server.restart()
     client = imap_starttls(server)
     client.select("INBOX")
+    assert client.response("UIDVALIDITY") == uidvalidity and uidvalidity[1][0]  # stable across the restart
     typ, data = client.fetch("1", "(FLAGS UID)")
     assert b"\\Flagged" in data[0] and b"\\Answered" in data[0] and b"UID 1" in data[0]
     client.logout()
