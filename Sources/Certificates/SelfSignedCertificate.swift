@@ -51,7 +51,8 @@ public struct CertificateProfile: Sendable, Equatable {
     public func sign(key: PrivateKey, issuer: (certificate: X509Certificate, key: PrivateKey)?, now: Date = Date()) throws -> X509Certificate {
         OpenSSLError.clear()
         guard let x509 = X509_new() else { throw OpenSSLError.drain("X509_new") }
-        let certificate = X509Certificate(owning: x509)
+        // Owns x509 while it is being filled in (frees it on every error path).
+        let unfinished = X509Certificate(owning: x509)
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw OpenSSLError.drain(what) } }
 
         try check(X509_set_version(x509, 2) == 1, "setting version")
@@ -107,7 +108,11 @@ public struct CertificateProfile: Sendable, Equatable {
             try check(X509_sign(x509, pkey, EVP_sha256()) > 0, "signing certificate")
         }
         withExtendedLifetime(issuer) {}
-        return certificate
+        // The finished certificate gets a fresh wrapper: its thumbprint is taken at
+        // wrapping time, and the certificate is only complete now.
+        guard let finished = X509_dup(x509) else { throw OpenSSLError.drain("copying certificate") }
+        withExtendedLifetime(unfinished) {}
+        return X509Certificate(owning: finished)
     }
 }
 

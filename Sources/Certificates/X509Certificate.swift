@@ -6,9 +6,15 @@ internal import CShims
 /// signing, and OpenSSL allows concurrent reads, hence `@unchecked Sendable`.
 public final class X509Certificate: @unchecked Sendable {
     private let x509: OpaquePointer
+    /// SHA-256 of the DER encoding, lower-case hex (DESIGN.md's thumbprint);
+    /// computed once, since handshakes and logs ask for it all the time.
+    public let thumbprint: Thumbprint
 
     /// Takes ownership of `x509`.
-    package init(owning x509: OpaquePointer) { self.x509 = x509 }
+    package init(owning x509: OpaquePointer) {
+        self.x509 = x509
+        thumbprint = Self.digest(x509)
+    }
 
     deinit { X509_free(x509) }
 
@@ -40,8 +46,7 @@ public final class X509Certificate: @unchecked Sendable {
         return drainMemoryBIO(bio)
     }
 
-    /// SHA-256 of the DER encoding, lower-case hex (DESIGN.md's thumbprint).
-    public var thumbprint: Thumbprint {
+    private static func digest(_ x509: OpaquePointer) -> Thumbprint {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         X509_digest(x509, EVP_sha256(), &digest, &length)
@@ -151,7 +156,16 @@ public final class X509Certificate: @unchecked Sendable {
 /// A certificate's identity in the store: SHA-256 of its DER form, in hex.
 public struct Thumbprint: Sendable, Hashable, CustomStringConvertible, Comparable {
     public let hex: String
-    public init(bytes: [UInt8]) { hex = bytes.map { String(format: "%02x", $0) }.joined() }
+    public init(bytes: [UInt8]) {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        hex = String(decoding: text, as: UTF8.self)
+    }
     public init?(hex: String) {
         let lowered = hex.lowercased()
         guard lowered.count == 64, lowered.allSatisfy({ $0.isHexDigit }) else { return nil }

@@ -31,9 +31,9 @@ final class MailConnection {
 
     static func logger(_ base: Logger, connector: String, client: String, id: UInt64) -> Logger {
         var logger = base
-        logger[metadataKey: "connector"] = "\(connector)"
-        logger[metadataKey: "client"] = "\(client)"
-        logger[metadataKey: "conn"] = "\(String(id, radix: 16))"
+        logger[metadataKey: "connector"] = .string(connector)
+        logger[metadataKey: "client"] = .string(client)
+        logger[metadataKey: "conn"] = .string(String(id, radix: 16))
         return logger
     }
 
@@ -154,11 +154,11 @@ final class MailConnection {
             let facts = TLSConnectionFacts.read(from: ssl)
             let selection = connector.tls?.selection(of: ssl)
             var metadata: Logger.Metadata = [
-                "tls_version": "\(facts.version)", "cipher": "\(facts.cipher)",
-                "sni": "\(facts.serverName ?? "-")", "resumed": "\(facts.resumed)",
-                "certificate": "\(selection?.thumbprint.hex ?? "-")",
+                "tls_version": .string(facts.version), "cipher": .string(facts.cipher),
+                "sni": .string(facts.serverName ?? "-"), "resumed": .string(facts.resumed ? "true" : "false"),
+                "certificate": .string(selection?.thumbprint.hex ?? "-"),
             ]
-            if let selection { metadata["reason"] = "\(selection.reason)" }
+            if let selection { metadata["reason"] = .string(selection.reason) }
             if selection?.servedExpired == true {
                 logger.error("TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled", metadata: metadata)
             } else {
@@ -249,8 +249,8 @@ final class MailConnection {
         }
         channel.close()
         logger.info("connection closed", metadata: [
-            "reason": "\(closeReason)",
-            "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+            "reason": .string(closeReason),
+            "duration_ms": .string(String(Int(Date().timeIntervalSince(started) * 1000))),
         ])
         worker.connectionEnded(self)
     }

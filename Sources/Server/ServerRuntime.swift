@@ -55,8 +55,11 @@ public final class ServerRuntime: Sendable {
                     service: connector.protocol.certificateService, serverName: nil, connectorFQDN: connector.fqdn,
                     pins: connector.certificate.map { [$0] } ?? [], eccEnabled: config.tls.eccCertificateSupport,
                     defaultNames: [config.server.name, config.server.fqdn])
+                // An ECC-only connector (a pin on one ECDSA certificate) is allowed: its
+                // RSA-only clients will fail their handshakes, which check reports.
                 guard let selector = CertificateSelector(resolver: resolver, template: template),
-                      let initial = selector.select(serverName: nil, clientOffersECDSA: false) else {
+                      let initial = selector.select(serverName: nil, clientOffersECDSA: false)
+                        ?? selector.select(serverName: nil, clientOffersECDSA: true) else {
                     throw StartupError(message: "connector[\(index)] \"\(connector.name)\": no certificate with a private key is enabled for \(template.service.rawValue)")
                 }
                 let certificate = selector.certificates[initial.choice.index]

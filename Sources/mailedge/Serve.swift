@@ -14,11 +14,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in MailEdgeLogHandler(label: label, level: level) }
         let logger = Logger(label: "mailedge")
 
         // Signals are taken synchronously by the main thread (sigwait); block them

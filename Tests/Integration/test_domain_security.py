@@ -134,11 +134,26 @@ def test_swaks_partner_with_good_certificate_delivers_with_partner_headers(secur
 def test_openssl_s_client_with_good_certificate(secure_server):
     server, certs = secure_server
     cert, key = certs["good"]
-    script = "EHLO mail.fabrikam.com\r\nMAIL FROM:<carol@fabrikam.com>\r\nRCPT TO:<alice@contoso.test>\r\nQUIT\r\n"
-    result = subprocess.run(["openssl", "s_client", "-ign_eof", "-quiet", "-starttls", "smtp", "-connect", f"127.0.0.1:{server.smtp}",
+    # One command at a time, each answer awaited: s_client is the partner MTA.
+    proc = subprocess.Popen(["openssl", "s_client", "-quiet", "-starttls", "smtp", "-connect", f"127.0.0.1:{server.smtp}",
                              "-cert", str(cert), "-key", str(key), "-cert_chain", str(certs["issuing-ca"])],
-                            input=script, capture_output=True, text=True, timeout=30)
-    assert "250 2.1.0 Ok" in result.stdout and "250 2.1.5 Ok" in result.stdout, result.stdout + result.stderr
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    try:
+        def say(line):
+            proc.stdin.write(line + "\r\n")
+            proc.stdin.flush()
+            while True:
+                reply = proc.stdout.readline()
+                assert reply, "connection closed"
+                if len(reply) >= 4 and reply[3] == " ":
+                    return reply
+        assert say("EHLO mail.fabrikam.com").startswith("250 ")
+        assert say("MAIL FROM:<carol@fabrikam.com>").startswith("250 2.1.0")
+        assert say("RCPT TO:<alice@contoso.test>").startswith("250 2.1.5")
+        assert say("QUIT").startswith("221")
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.mark.parametrize("case, code, reason", [
