@@ -22,29 +22,31 @@ public struct MailEdgeLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata {
-            merged.merge(extra) { _, new in new }
-        }
+        // Handler metadata, overridden by the event's; sorted by key for stable lines.
+        var pairs: [(String, Logger.Metadata.Value)] = []
+        pairs.reserveCapacity(metadata.count + (event.metadata?.count ?? 0))
+        for (key, value) in metadata where event.metadata?[key] == nil { pairs.append((key, value)) }
+        if let extra = event.metadata { for (key, value) in extra { pairs.append((key, value)) } }
+        pairs.sort { $0.0 < $1.0 }
         var line = Self.timestamp()
+        line.reserveCapacity(256)
         line += " "
         line += event.level.rawValue
         line += " "
         line += label
         line += ":"
-        for key in merged.keys.sorted() {
+        for (key, value) in pairs {
             line += " "
             line += key
             line += "="
-            line += Self.text(merged[key]!)
+            line += Self.text(value)
         }
         line += " ["
         line += event.source
         line += "] "
         line += event.message.description
         line += "\n"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        line.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
     }
 
     static func text(_ value: Logger.Metadata.Value) -> String {
