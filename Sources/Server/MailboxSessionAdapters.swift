@@ -26,76 +26,59 @@ struct MailboxAccess: Sendable {
     }
 }
 
-/// IMAP: `IMAPSession` plus the Maildir store for the authenticated user.
-struct IMAPSessionAdapter: SessionAdapter {
-    var session: IMAPSession
-    let access: MailboxAccess
-    let limits: (idle: Double, idling: Double)
-    private var pendingUser: String?
-    private var user: String?
-    private var started = false
+/// What IMAP and POP3 sessions have in common, so one adapter drives both.
+protocol MailboxProtocolSession {
+    associatedtype Action
+    mutating func start() -> [Action]
+    mutating func receiveBytes(_ bytes: [UInt8]) -> [Action]
+    mutating func tlsEstablished(_ facts: TLSFacts) -> [Action]
+    mutating func authenticationCompleted(success: Bool) -> [Action]
+    mutating func mailboxCompleted(_ result: MailboxResult) -> [Action]
+    mutating func idleTimeout() -> [Action]
+    mutating func shutdown() -> [Action]
+    /// New mail may have arrived (IMAP IDLE); POP3 has nothing to say.
+    mutating func refresh() -> [Action]
+    var isTLSActive: Bool { get }
+    /// The protocol-neutral meaning of one action.
+    static func meaning(of action: Action) -> MailboxSessionAction
+}
 
-    init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
-        session = IMAPSession(policy: IMAPPolicy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
-                                                 allowPlaintextAuth: connector.config.allowPlaintextAuth,
-                                                 maxLiteralSize: connector.limits.maxMessageSize),
-                              clientAddress: client, tls: nil, clock: { Date() })
-        self.access = access
-        // RFC 3501 5.4: at least 30 minutes of inactivity before an autologout.
-        limits = (max(connector.limits.idleTimeout, 1800), 1800 + 60)
-    }
+/// An IMAP or POP3 action in the adapter's terms.
+enum MailboxSessionAction {
+    case send([UInt8]), startTLS, close
+    case authenticate(username: String, password: String)
+    case mailbox(MailboxOperation)
+    case idle(Bool)
+    case limitReached(String)
+}
 
-    var isTLSActive: Bool { session.isTLSActive }
-    var idleLimit: Double { session.isIdling ? limits.idling : limits.idle }
-
-    mutating func start() -> [ConnectionAction] {
-        started = true
-        return map(session.start())
-    }
-    mutating func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receive(bytes)) }
-    mutating func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
-        if !started {
-            started = true
-            _ = session.tlsEstablished(facts)
-            return map(session.start())
-        }
-        user = nil
-        return map(session.tlsEstablished(facts))
-    }
-    mutating func complete(_ completion: Worker.Completion) -> [ConnectionAction] {
-        switch completion {
-        case .authenticated(let ok):
-            if ok { user = pendingUser }
-            pendingUser = nil
-            return [.log(.info, ok ? "authentication succeeded" : "authentication failed", ["user": "\(ok ? user ?? "" : "-")"])]
-                + map(session.authenticationCompleted(success: ok))
-        case .mailbox(let result):
-            return map(session.mailboxCompleted(result))
-        case .recipient, .delivered:
-            return []
+extension IMAPSession: MailboxProtocolSession {
+    mutating func receiveBytes(_ bytes: [UInt8]) -> [IMAPAction] { receive(bytes) }
+    static func meaning(of action: IMAPAction) -> MailboxSessionAction {
+        switch action {
+        case .send(let bytes): return .send(bytes)
+        case .startTLS: return .startTLS
+        case .close: return .close
+        case .authenticate(let username, let password): return .authenticate(username: username, password: password)
+        case .mailbox(let operation): return .mailbox(operation)
+        case .idle(let on): return .idle(on)
+        case .limitReached(let what): return .limitReached(what)
         }
     }
-    mutating func idleTimeout() -> [ConnectionAction] { map(session.idleTimeout()) }
-    mutating func shutdown() -> [ConnectionAction] { map(session.shutdown()) }
-    mutating func refresh() -> [ConnectionAction] { map(session.refresh()) }
-    mutating func dropped() -> [ConnectionAction] { [] }
+}
 
-    private mutating func map(_ actions: [IMAPAction]) -> [ConnectionAction] {
-        var result: [ConnectionAction] = []
-        for action in actions {
-            switch action {
-            case .send(let bytes): result.append(.send(bytes))
-            case .startTLS: result.append(.startTLS)
-            case .close: result.append(.close)
-            case .authenticate(let username, let password):
-                pendingUser = access.userName(username)
-                result.append(access.authenticate(username, password))
-            case .mailbox(let operation): result.append(access.work(operation, user: user))
-            case .idle(let on): result.append(.watchMailbox(on))
-            case .limitReached(let what): result.append(.log(.warning, "limit reached", ["limit": "\(what)"]))
-            }
+extension POP3Session: MailboxProtocolSession {
+    mutating func receiveBytes(_ bytes: [UInt8]) -> [POP3Action] { receive(bytes) }
+    mutating func refresh() -> [POP3Action] { [] }
+    static func meaning(of action: POP3Action) -> MailboxSessionAction {
+        switch action {
+        case .send(let bytes): return .send(bytes)
+        case .startTLS: return .startTLS
+        case .close: return .close
+        case .authenticate(let username, let password): return .authenticate(username: username, password: password)
+        case .mailbox(let operation): return .mailbox(operation)
+        case .limitReached(let what): return .limitReached(what)
         }
-        return result
     }
 }
 
@@ -108,35 +91,39 @@ final class LockHolding: Sendable {
     func take() -> Bool { granted.withLock { value in defer { value = false }; return value } }
 }
 
-/// POP3: `POP3Session` plus the Maildir store; the INBOX lock is released if the
-/// connection drops (only if it was granted: another session may hold it).
-struct POP3SessionAdapter: SessionAdapter {
-    var session: POP3Session
+/// IMAP or POP3 plus the Maildir store for the authenticated user. POP3's INBOX
+/// lock is released if the connection drops (only if it was granted: another
+/// session may hold it).
+struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
+    var session: Session
     let access: MailboxAccess
+    /// Autologout limits: between commands, and while IMAP IDLE runs.
+    let limits: (idle: Double, idling: Double)
     private let lock = LockHolding()
-    let idleLimit: Double
     private var pendingUser: String?
     private var user: String?
     private var started = false
+    private var idling = false
 
-    init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
-        session = POP3Session(policy: POP3Policy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
-                                                 allowPlaintextAuth: connector.config.allowPlaintextAuth),
-                              clientAddress: client, tls: nil, clock: { Date() })
+    init(session: Session, access: MailboxAccess, limits: (idle: Double, idling: Double)) {
+        self.session = session
         self.access = access
-        // RFC 1939: an autologout timer of at least 10 minutes.
-        idleLimit = max(connector.limits.idleTimeout, 600)
+        self.limits = limits
     }
 
     var isTLSActive: Bool { session.isTLSActive }
+    var idleLimit: Double { idling ? limits.idling : limits.idle }
 
     mutating func start() -> [ConnectionAction] {
         started = true
         return map(session.start())
     }
-    mutating func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receive(bytes)) }
+
+    mutating func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receiveBytes(bytes)) }
+
     mutating func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
         if !started {
+            // Implicit TLS: the session begins only now.
             started = true
             _ = session.tlsEstablished(facts)
             return map(session.start())
@@ -144,12 +131,13 @@ struct POP3SessionAdapter: SessionAdapter {
         user = nil
         return map(session.tlsEstablished(facts))
     }
+
     mutating func complete(_ completion: Worker.Completion) -> [ConnectionAction] {
         switch completion {
         case .authenticated(let ok):
             if ok { user = pendingUser }
             pendingUser = nil
-            return [.log(.info, ok ? "authentication succeeded" : "authentication failed", ["user": "\(ok ? user ?? "" : "-")"])]
+            return [.log(.info, ok ? "authentication succeeded" : "authentication failed", ["user": .string(ok ? user ?? "" : "-")])]
                 + map(session.authenticationCompleted(success: ok))
         case .mailbox(let result):
             return map(session.mailboxCompleted(result))
@@ -157,11 +145,14 @@ struct POP3SessionAdapter: SessionAdapter {
             return []
         }
     }
+
     mutating func idleTimeout() -> [ConnectionAction] { map(session.idleTimeout()) }
     mutating func shutdown() -> [ConnectionAction] { map(session.shutdown()) }
-    mutating func refresh() -> [ConnectionAction] { [] }
+
+    mutating func refresh() -> [ConnectionAction] { map(session.refresh()) }
+
     mutating func dropped() -> [ConnectionAction] {
-        // A dropped connection deletes nothing; it only gives the maildrop back.
+        // A dropped connection deletes nothing; it only gives a POP3 maildrop back.
         guard let user else { return [] }
         self.user = nil
         let store = access.store
@@ -172,10 +163,10 @@ struct POP3SessionAdapter: SessionAdapter {
         }]
     }
 
-    private mutating func map(_ actions: [POP3Action]) -> [ConnectionAction] {
+    private mutating func map(_ actions: [Session.Action]) -> [ConnectionAction] {
         var result: [ConnectionAction] = []
         for action in actions {
-            switch action {
+            switch Session.meaning(of: action) {
             case .send(let bytes): result.append(.send(bytes))
             case .startTLS: result.append(.startTLS)
             case .close: result.append(.close)
@@ -183,26 +174,57 @@ struct POP3SessionAdapter: SessionAdapter {
                 pendingUser = access.userName(username)
                 result.append(access.authenticate(username, password))
             case .mailbox(let operation):
-                switch operation {
-                case .lock, .unlock:
-                    guard let user else { result.append(access.work(operation, user: nil)); continue }
-                    let store = access.store
-                    let lock = self.lock
-                    result.append(.work {
-                        if case .unlock = operation {
-                            guard lock.take() else { return .mailbox(.done) }
-                            return .mailbox(store.perform(operation, user: user))
-                        }
-                        let outcome = store.perform(operation, user: user)
-                        if outcome == .done { lock.set(true) }
-                        return .mailbox(outcome)
-                    })
-                default:
-                    result.append(access.work(operation, user: user))
-                }
-            case .limitReached(let what): result.append(.log(.warning, "limit reached", ["limit": "\(what)"]))
+                result.append(mailboxWork(operation))
+            case .idle(let on):
+                idling = on
+                result.append(.watchMailbox(on))
+            case .limitReached(let what):
+                result.append(.log(.warning, "limit reached", ["limit": .string(what)]))
             }
         }
         return result
+    }
+
+    /// Store work; lock and unlock also keep `lock` up to date, in connection order.
+    private func mailboxWork(_ operation: MailboxOperation) -> ConnectionAction {
+        guard let user else { return access.work(operation, user: nil) }
+        switch operation {
+        case .lock, .unlock:
+            let store = access.store
+            let lock = self.lock
+            return .work {
+                if case .unlock = operation {
+                    guard lock.take() else { return .mailbox(.done) }
+                    return .mailbox(store.perform(operation, user: user))
+                }
+                let outcome = store.perform(operation, user: user)
+                if outcome == .done { lock.set(true) }
+                return .mailbox(outcome)
+            }
+        default:
+            return access.work(operation, user: user)
+        }
+    }
+}
+
+extension MailboxSessionAdapter where Session == IMAPSession {
+    init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
+        let session = IMAPSession(policy: IMAPPolicy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
+                                                     allowPlaintextAuth: connector.config.allowPlaintextAuth,
+                                                     maxLiteralSize: connector.limits.maxMessageSize),
+                                  clientAddress: client, tls: nil, clock: { Date() })
+        // RFC 3501 5.4: at least 30 minutes of inactivity before an autologout.
+        self.init(session: session, access: access, limits: (max(connector.limits.idleTimeout, 1800), 1800 + 60))
+    }
+}
+
+extension MailboxSessionAdapter where Session == POP3Session {
+    init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
+        let session = POP3Session(policy: POP3Policy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
+                                                     allowPlaintextAuth: connector.config.allowPlaintextAuth),
+                                  clientAddress: client, tls: nil, clock: { Date() })
+        // RFC 1939: an autologout timer of at least 10 minutes.
+        let idle = max(connector.limits.idleTimeout, 600)
+        self.init(session: session, access: access, limits: (idle, idle))
     }
 }

@@ -4,6 +4,7 @@ import Config
 import Certificates
 import TLS
 import MailStore
+import MailProtocols
 
 /// Everything the workers share, built and validated before any socket opens:
 /// config, connectors with their TLS contexts, the store, the limiter, the work
@@ -107,9 +108,9 @@ public final class ServerRuntime: Sendable {
         case .smtp, .submission:
             return SMTPSessionAdapter(connector: connector, client: client, id: id, delivery: delivery, logger: logger)
         case .imap:
-            return IMAPSessionAdapter(connector: connector, client: client, access: mailboxes)
+            return MailboxSessionAdapter<IMAPSession>(connector: connector, client: client, access: mailboxes)
         case .pop3:
-            return POP3SessionAdapter(connector: connector, client: client, access: mailboxes)
+            return MailboxSessionAdapter<POP3Session>(connector: connector, client: client, access: mailboxes)
         }
     }
 
