@@ -24,7 +24,7 @@ final class MailConnection {
     /// The worker's logger, shared; connection metadata is added per log line, so an
     /// idle connection keeps no metadata dictionary of its own.
     private let baseLogger: Logger
-    private var logger: Logger { Self.logger(baseLogger, connector: connector.name, client: client, id: id) }
+    private var logger: ConnectionLog { ConnectionLog(base: baseLogger, connector: connector.name, client: client, id: id) }
     private let started = Date()
     private var closeReason = "client quit"
     private var finished = false
@@ -69,7 +69,7 @@ final class MailConnection {
         timer = worker.loop.schedule(after: phase == .handshaking ? connector.limits.handshakeTimeout : session.idleLimit) { [unowned self] in
             self.timedOut()
         }
-        logger.debug("connection opened")
+        logger.log(.debug, "connection opened")
         if phase == .open { perform(session.start()) }
     }
 
@@ -99,7 +99,7 @@ final class MailConnection {
             case .close:
                 closeWhenDrained = true
             case .log(let level, let message, let metadata):
-                logger.log(level: level, "\(message)", metadata: metadata)
+                logger.log(level, message, metadata)
             case .watchMailbox(let on):
                 if on {
                     watcher = worker.loop.schedule(after: Self.mailboxPollInterval) { [unowned self] in self.poll() }
@@ -131,7 +131,7 @@ final class MailConnection {
     /// the client sent after the STARTTLS line is dropped with the plaintext buffer.
     private func upgrade() {
         guard let tls = connector.tls, let ssl = tls.makeSSL() else {
-            logger.error("STARTTLS failed: no TLS context")
+            logger.log(.error, "STARTTLS failed: no TLS context")
             closeReason = "TLS unavailable"
             finish()
             return
@@ -141,7 +141,7 @@ final class MailConnection {
             phase = .handshaking
             timer?.arm(connector.limits.handshakeTimeout)
         } catch {
-            logger.error("STARTTLS failed", metadata: ["error": "\(error)"])
+            logger.log(.error, "STARTTLS failed", ["error": "\(error)"])
             closeReason = "TLS setup failed"
             finish()
         }
@@ -160,9 +160,9 @@ final class MailConnection {
             ]
             if let selection { metadata["reason"] = .string(selection.reason) }
             if selection?.servedExpired == true {
-                logger.error("TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled", metadata: metadata)
+                logger.log(.error, "TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled", metadata)
             } else {
-                logger.info("TLS handshake completed", metadata: metadata)
+                logger.log(.info, "TLS handshake completed", metadata)
             }
             var tlsFacts = TLSFacts(version: facts.version, cipher: facts.cipher)
             if connector.config.domainSecure {
@@ -176,7 +176,7 @@ final class MailConnection {
             finish()
         case .failed(let reason):
             if phase == .handshaking {
-                logger.warning("TLS handshake failed", metadata: ["error": "\(reason)"])
+                logger.log(.warning, "TLS handshake failed", ["error": "\(reason)"])
                 closeReason = "TLS handshake failed"
             } else {
                 closeReason = "connection error: \(reason)"
@@ -189,10 +189,10 @@ final class MailConnection {
     private func checkClientCertificate(_ ssl: OpaquePointer) -> ClientCertificateFacts? {
         guard let verifier = worker.runtime.clientCertificates else { return nil }
         guard let check = verifier.verify(ssl) else {
-            logger.info("client certificate: none sent")
+            logger.log(.info, "client certificate: none sent")
             return nil
         }
-        logger.info("client certificate", metadata: [
+        logger.log(.info, "client certificate", [
             "subject": "\(check.subject)", "issuer": "\(check.issuer)", "thumbprint": "\(check.thumbprint)",
             "names": "\(check.names.joined(separator: ","))", "verification": "\(check.failure ?? "OK")",
         ])
@@ -203,11 +203,11 @@ final class MailConnection {
     private func timedOut() {
         switch phase {
         case .handshaking:
-            logger.warning("TLS handshake timeout", metadata: ["timeout_s": "\(connector.limits.handshakeTimeout)"])
+            logger.log(.warning, "TLS handshake timeout", ["timeout_s": "\(connector.limits.handshakeTimeout)"])
             closeReason = "handshake timeout"
             finish()
         case .open:
-            logger.warning("idle timeout", metadata: ["timeout_s": "\(session.idleLimit)"])
+            logger.log(.warning, "idle timeout", ["timeout_s": "\(session.idleLimit)"])
             closeReason = "idle timeout"
             perform(session.idleTimeout())
             // If the reply cannot leave (client not reading), do not wait forever.
@@ -248,10 +248,28 @@ final class MailConnection {
             if case .work(let job) = action { worker.submit(for: id, on: workQueue, job) }
         }
         channel.close()
-        logger.info("connection closed", metadata: [
+        logger.log(.info, "connection closed", [
             "reason": .string(closeReason),
             "duration_ms": .string(String(Int(Date().timeIntervalSince(started) * 1000))),
         ])
         worker.connectionEnded(self)
+    }
+}
+
+/// Logs for one connection through the worker's shared logger, adding the
+/// connection's metadata to each event (no per-connection Logger is kept or copied).
+struct ConnectionLog {
+    let base: Logger
+    let connector: String
+    let client: String
+    let id: UInt64
+
+    func log(_ level: Logger.Level, _ message: String, _ extra: Logger.Metadata = [:]) {
+        guard base.logLevel <= level else { return }
+        var metadata = extra
+        metadata["connector"] = .string(connector)
+        metadata["client"] = .string(client)
+        metadata["conn"] = .string(String(id, radix: 16))
+        base.log(level: level, "\(message)", metadata: metadata)
     }
 }

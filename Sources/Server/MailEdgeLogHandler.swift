@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// swift-log handler for the server: one line per event on standard error,
 /// `<UTC time> <level> <label>: key=value ... [<source>] <message>`, written with a
@@ -58,9 +59,19 @@ public struct MailEdgeLogHandler: LogHandler {
         }
     }
 
-    /// 2026-11-29T05:43:55Z
+    /// 2026-11-29T05:43:55Z; formatted once per second, shared by all threads.
     static func timestamp() -> String {
-        var now = time(nil)
+        let now = time(nil)
+        if let cached = cache.withLock({ $0.second == now ? $0.text : nil }) { return cached }
+        let text = format(now)
+        cache.withLock { $0 = (now, text) }
+        return text
+    }
+
+    private static let cache = Mutex<(second: time_t, text: String)>((0, ""))
+
+    static func format(_ second: time_t) -> String {
+        var now = second
         var parts = tm()
         gmtime_r(&now, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
