@@ -133,6 +133,11 @@ extension ConfigParser {
         }
 
         let proxyProtocolIn = bool(table, "proxy_protocol_in", at: key("proxy_protocol_in")) ?? false
+        if proxyProtocolIn {
+            // Accepting PROXY headers from a load balancer arrives with the proxy
+            // backend; refusing now beats silently treating them as SMTP input.
+            report(key("proxy_protocol_in"), "PROXY protocol input is not available in this version yet")
+        }
 
         var backend = Backend.store
         if let text = string(table, "backend", at: key("backend")) {

@@ -35,7 +35,7 @@ extension MailEdgeConfig {
     # fqdn = "mail.contoso.com"      # banner/EHLO name; default: server.fqdn
     certificate = ""                 # optional pin: thumbprint (8+ hex digits) or PEM path
     domain_secure = false            # mutual TLS with [domain_security] partners (smtp only)
-    proxy_protocol_in = false        # accept PROXY v1/v2 from a trusted load balancer
+    proxy_protocol_in = false        # PROXY v1/v2 from a load balancer (later release)
     backend = "store"                # "store" ("proxy://host:port": later release)
     allow_plaintext_auth = false     # never offer AUTH before TLS
 

@@ -26,7 +26,7 @@ final class ConfigParseTests: XCTestCase {
     fqdn = "mail.contoso.com"
     certificate = "A1B2C3D4E5F60718"
     domain_secure = true
-    proxy_protocol_in = true
+    proxy_protocol_in = false
     backend = "store"
 
     [[connector]]
@@ -82,7 +82,7 @@ final class ConfigParseTests: XCTestCase {
             name: "Default Frontend", protocol: .smtp,
             bind: [BindAddress.parse("0.0.0.0:25")!, BindAddress.parse("[::]:25")!],
             tls: .starttls, requireTLS: false, fqdn: "mail.contoso.com",
-            certificate: "a1b2c3d4e5f60718", domainSecure: true, proxyProtocolIn: true,
+            certificate: "a1b2c3d4e5f60718", domainSecure: true, proxyProtocolIn: false,
             backend: .store, allowPlaintextAuth: false))
         XCTAssertTrue(inbound.bind[0].isWildcard)
         XCTAssertTrue(inbound.bind[1].isWildcard && inbound.bind[1].isIPv6)

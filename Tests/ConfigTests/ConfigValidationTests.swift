@@ -125,6 +125,11 @@ final class ConfigValidationTests: XCTestCase {
         }
     }
 
+    func testProxyProtocolInputIsNotAvailableYet() {
+        S.assertIssue(connector + "proxy_protocol_in = true\n", key: "connector[0].proxy_protocol_in",
+                      contains: "not available in this version yet")
+    }
+
     func testProxyBackendIsParsedButNotAvailableYet() {
         S.assertIssue(connector + "backend = \"proxy://127.0.0.1:10025\"\n", key: "connector[0].backend",
                       contains: "not available in this version yet")
