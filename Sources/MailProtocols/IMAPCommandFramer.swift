@@ -1,39 +1,6 @@
 import Foundation
 
-/// Unprocessed input of one IMAP session. Owned by `IMAPSession`; a read index avoids
-/// shifting the array for every line.
-struct IMAPInputBuffer {
-    private(set) var bytes: [UInt8] = []
-    private(set) var readIndex = 0
-
-    var unreadCount: Int { bytes.count - readIndex }
-
-    mutating func append<C: Collection>(_ data: C) where C.Element == UInt8 {
-        bytes.append(contentsOf: data)
-    }
-
-    mutating func consume(upTo index: Int) {
-        readIndex = min(max(index, readIndex), bytes.count)
-    }
-
-    mutating func discardAll() {
-        bytes.removeAll(keepingCapacity: false)
-        readIndex = 0
-    }
-
-    /// Drops consumed bytes so the buffer never grows with the session's history.
-    mutating func compact() {
-        if readIndex >= bytes.count {
-            bytes.removeAll(keepingCapacity: bytes.count <= 65_536)
-            readIndex = 0
-        } else if readIndex > 0 {
-            bytes.removeSubrange(0..<readIndex)
-            readIndex = 0
-        }
-    }
-}
-
-/// Cuts complete IMAP commands (RFC 3501 section 2.2) out of an `IMAPInputBuffer`:
+/// Cuts complete IMAP commands (RFC 3501 section 2.2) out of an `SessionInputBuffer`:
 /// a command is one or more lines joined by literals (`{n}` synchronising, `{n+}`
 /// LITERAL+). The framed command keeps the literal announcements and data in place,
 /// so `IMAPParser` reads it as one byte string.
@@ -83,7 +50,7 @@ struct IMAPCommandFramer {
     }
 
     /// The next framing event, or nil when more input is needed.
-    mutating func nextEvent(in buffer: inout IMAPInputBuffer, lineLimit: Int,
+    mutating func nextEvent(in buffer: inout SessionInputBuffer, lineLimit: Int,
                             appendLiteralLimit: Int) -> Event? {
         while true {
             if skipRemaining > 0 {
@@ -178,7 +145,7 @@ struct IMAPCommandFramer {
     }
 
     /// The next plain line (IDLE's DONE, a SASL response), no literals.
-    mutating func nextLine(in buffer: inout IMAPInputBuffer, limit: Int) -> Line? {
+    mutating func nextLine(in buffer: inout SessionInputBuffer, limit: Int) -> Line? {
         let bytes = buffer.bytes
         let start = buffer.readIndex
         var index = start + scanned

@@ -68,7 +68,7 @@ public struct IMAPSession {
     var latest: MailboxSnapshot?
     var mode: Mode = .notStarted
     var pending: IMAPPending?
-    var input = IMAPInputBuffer()
+    var input = SessionInputBuffer()
     var framer = IMAPCommandFramer()
     var badCount = 0
     var outbox: [IMAPAction] = []

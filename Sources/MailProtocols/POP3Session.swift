@@ -56,7 +56,7 @@ public struct POP3Session {
     /// need an answer (a lock granted after close is released at once).
     var abandoned: PendingOperation?
     var mode: Mode = .notStarted
-    var input = SMTPInputBuffer()
+    var input = SessionInputBuffer()
     var framer = SMTPLineFramer()
     var badCommands = 0
     var outbox: [POP3Action] = []

@@ -32,7 +32,7 @@ struct SMTPDataReader {
 
     /// Consumes input; returns true when the end-of-data line was read (the buffer's
     /// read index then points at the first byte after it).
-    mutating func consume(from buffer: inout SMTPInputBuffer) -> Bool {
+    mutating func consume(from buffer: inout SessionInputBuffer) -> Bool {
         let bytes = buffer.bytes
         var index = buffer.readIndex
         let end = bytes.count

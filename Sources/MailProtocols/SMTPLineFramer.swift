@@ -1,42 +1,6 @@
 import Foundation
 
-/// Unprocessed input of one SMTP session: bytes received but not yet consumed as a
-/// command line or as message data. Owned by `SMTPSession`; a read index avoids
-/// shifting the array for every line.
-struct SMTPInputBuffer {
-    private(set) var bytes: [UInt8] = []
-    var readIndex: Int = 0
-
-    var unreadCount: Int { bytes.count - readIndex }
-    var isEmpty: Bool { readIndex >= bytes.count }
-
-    mutating func append<C: Collection>(_ data: C) where C.Element == UInt8 {
-        bytes.append(contentsOf: data)
-    }
-
-    /// Marks everything up to (not including) `index` as consumed.
-    mutating func consume(upTo index: Int) {
-        readIndex = min(max(index, readIndex), bytes.count)
-    }
-
-    mutating func discardAll() {
-        bytes.removeAll(keepingCapacity: false)
-        readIndex = 0
-    }
-
-    /// Drops consumed bytes so the buffer never grows with the session's history.
-    mutating func compact() {
-        if readIndex >= bytes.count {
-            bytes.removeAll(keepingCapacity: bytes.count <= 65_536)
-            readIndex = 0
-        } else if readIndex > 0 {
-            bytes.removeSubrange(0..<readIndex)
-            readIndex = 0
-        }
-    }
-}
-
-/// Cuts command lines (and SASL responses) out of an `SMTPInputBuffer`.
+/// Cuts command lines (and SASL responses) out of an `SessionInputBuffer`.
 ///
 /// A line ends with LF; one CR before it is stripped, so both CRLF and a bare LF end a
 /// command (a bare LF is only tolerated here, never in message data). A line longer
@@ -64,7 +28,7 @@ struct SMTPLineFramer {
     ///   - commandLimit: limit (line end included) for ordinary command lines.
     ///   - authLimit: limit for lines starting with "AUTH " and for SASL responses.
     ///   - saslResponse: the session waits for a SASL response, not a command.
-    mutating func nextLine(in buffer: inout SMTPInputBuffer, commandLimit: Int, authLimit: Int,
+    mutating func nextLine(in buffer: inout SessionInputBuffer, commandLimit: Int, authLimit: Int,
                            saslResponse: Bool) -> Line? {
         let bytes = buffer.bytes
         let start = buffer.readIndex

@@ -58,7 +58,7 @@ public struct SMTPSession {
     var authenticatedUser: String?
     var transaction: Transaction?
     var mode: Mode = .notStarted
-    var input = SMTPInputBuffer()
+    var input = SessionInputBuffer()
     var framer = SMTPLineFramer()
     var dataReader: SMTPDataReader?
     var errorCount = 0

@@ -120,7 +120,7 @@ final class IMAPParserTests: XCTestCase {
 
     func testFramerJoinsLiteralsAndAsksForContinuation() {
         var framer = IMAPCommandFramer()
-        var buffer = IMAPInputBuffer()
+        var buffer = SessionInputBuffer()
         buffer.append(Array("a LOGIN {5}\r\n".utf8))
         XCTAssertEqual(framer.nextEvent(in: &buffer, lineLimit: 1000, appendLiteralLimit: 10_000), .continuationNeeded)
         XCTAssertNil(framer.nextEvent(in: &buffer, lineLimit: 1000, appendLiteralLimit: 10_000))
@@ -131,7 +131,7 @@ final class IMAPParserTests: XCTestCase {
 
     func testFramerRejectsLargeLiteralsAndSkipsNonSynchronisingOnes() {
         var framer = IMAPCommandFramer()
-        var buffer = IMAPInputBuffer()
+        var buffer = SessionInputBuffer()
         buffer.append(Array("a APPEND INBOX {50+}\r\n".utf8) + [UInt8](repeating: 0x41, count: 50) + Array("\r\nb NOOP\r\n".utf8))
         XCTAssertEqual(framer.nextEvent(in: &buffer, lineLimit: 1000, appendLiteralLimit: 10),
                        .literalTooLarge(tag: "a", append: true))
@@ -143,7 +143,7 @@ final class IMAPParserTests: XCTestCase {
 
     func testFramerDropsOverlongLinesWithoutBuffering() {
         var framer = IMAPCommandFramer()
-        var buffer = IMAPInputBuffer()
+        var buffer = SessionInputBuffer()
         for _ in 0..<10 {
             buffer.append([UInt8](repeating: 0x78, count: 500))
             XCTAssertNil(framer.nextEvent(in: &buffer, lineLimit: 1000, appendLiteralLimit: 10))
