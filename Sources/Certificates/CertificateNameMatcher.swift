@@ -47,7 +47,8 @@ public enum CertificateNameMatcher {
         return nil
     }
 
-    static func normalize(_ name: String) -> String {
+    /// Lower case, trailing dots removed: the form names are compared in.
+    public static func normalize(_ name: String) -> String {
         var n = name.lowercased()
         while n.hasSuffix(".") { n.removeLast() }
         return n

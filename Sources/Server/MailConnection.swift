@@ -29,14 +29,6 @@ final class MailConnection {
     private var closeReason = "client quit"
     private var finished = false
 
-    static func logger(_ base: Logger, connector: String, client: String, id: UInt64) -> Logger {
-        var logger = base
-        logger[metadataKey: "connector"] = .string(connector)
-        logger[metadataKey: "client"] = .string(client)
-        logger[metadataKey: "conn"] = .string(String(id, radix: 16))
-        return logger
-    }
-
     /// This connection's blocking jobs, one at a time and in order, on the pool.
     private lazy var workQueue = DispatchQueue(label: "mailedge.connection", target: worker.runtime.workPool)
 
@@ -264,12 +256,19 @@ struct ConnectionLog {
     let client: String
     let id: UInt64
 
+    var metadata: Logger.Metadata {
+        ["connector": .string(connector), "client": .string(client), "conn": .string(String(id, radix: 16))]
+    }
+
     func log(_ level: Logger.Level, _ message: String, _ extra: Logger.Metadata = [:]) {
         guard base.logLevel <= level else { return }
-        var metadata = extra
-        metadata["connector"] = .string(connector)
-        metadata["client"] = .string(client)
-        metadata["conn"] = .string(String(id, radix: 16))
-        base.log(level: level, "\(message)", metadata: metadata)
+        base.log(level: level, "\(message)", metadata: extra.merging(metadata) { _, connection in connection })
+    }
+
+    /// A Logger carrying the connection's metadata, for work done off the loop.
+    var logger: Logger {
+        var logger = base
+        for (key, value) in metadata { logger[metadataKey: key] = value }
+        return logger
     }
 }

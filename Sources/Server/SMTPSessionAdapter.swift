@@ -7,19 +7,13 @@ import MailProtocols
 struct SMTPSessionAdapter: SessionAdapter {
     var session: SMTPSession
     let delivery: MailDelivery
-    let baseLogger: Logger
-    let connectorName: String
-    let client: String
-    let id: UInt64
+    let log: ConnectionLog
     let idleLimit: Double
 
     init(connector: ReceiveConnector, client: String, id: UInt64, delivery: MailDelivery, logger: Logger) {
         session = SMTPSession(policy: connector.policy, clientAddress: client, tls: nil, clock: { Date() })
         self.delivery = delivery
-        baseLogger = logger
-        connectorName = connector.name
-        self.client = client
-        self.id = id
+        log = ConnectionLog(base: logger, connector: connector.name, client: client, id: id)
         idleLimit = connector.limits.idleTimeout
     }
 
@@ -74,7 +68,7 @@ struct SMTPSessionAdapter: SessionAdapter {
                 return .work { .recipient(delivery.verify(recipient: address, authenticated: authenticated)) }
             case .deliver(let envelope):
                 let delivery = self.delivery
-                let logger = MailConnection.logger(baseLogger, connector: connectorName, client: client, id: id)
+                let logger = log.logger
                 return .work { .delivered(delivery.deliver(envelope, logger: logger)) }
             case .limitReached(let limit):
                 return .log(.warning, "limit reached", ["limit": "\(limit)"])

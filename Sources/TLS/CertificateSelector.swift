@@ -70,7 +70,7 @@ public final class CertificateSelector: Sendable {
         var byName: [String: Entry] = [:]
         for record in usable {
             for name in record.leaf.certificateDomains {
-                let key = Self.normalize(name)
+                let key = CertificateNameMatcher.normalize(name)
                 guard byName[key] == nil, CertificateNameMatcher.wildcardProblem(key) == nil else { continue }
                 // A wildcard entry is resolved for a label no certificate names exactly.
                 byName[key] = key.hasPrefix("*.") ? entry("mailedge-wildcard-probe" + key.dropFirst(1), probe: key) : entry(key)
@@ -88,7 +88,7 @@ public final class CertificateSelector: Sendable {
     public func select(serverName: String?, clientOffersECDSA: Bool, now: Date = Date()) -> (choice: Choice, id: Int?)? {
         let entry: Entry
         if let serverName {
-            let name = Self.normalize(serverName)
+            let name = CertificateNameMatcher.normalize(serverName)
             if let exact = byName[name] {
                 entry = exact
             } else if let dot = name.firstIndex(of: "."), let wildcard = byName["*" + name[dot...]] {
@@ -112,11 +112,5 @@ public final class CertificateSelector: Sendable {
         return (Choice(index: index, reason: "re-resolved (validity changed since start-up): " + decision.reason,
                        servedExpired: decision.servedExpired,
                        notBefore: decision.record.leaf.notBefore, notAfter: decision.record.leaf.notAfter), nil)
-    }
-
-    static func normalize(_ name: String) -> String {
-        var n = name.lowercased()
-        while n.hasSuffix(".") { n.removeLast() }
-        return n
     }
 }
