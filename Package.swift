@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "MailStore", dependencies: ["COpenSSL", "MailProtocols"]),
 
         // libevent: loops, listeners, timers, mailbox.
-        .target(name: "Reactor", dependencies: ["CLibevent", "COpenSSL", "CShims"]),
+        .target(name: "Reactor", dependencies: ["CLibevent", "COpenSSL", "CShims", "Certificates"]),
 
         // Receive connectors and connections.
         .target(name: "Server", dependencies: [
@@ -57,5 +57,6 @@ let package = Package(
         .testTarget(name: "CertificatesTests", dependencies: ["Certificates"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Certificates"]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
     ]
 )

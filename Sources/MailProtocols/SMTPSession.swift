@@ -63,8 +63,9 @@ public struct SMTPSession {
     var dataReader: SMTPDataReader?
     var errorCount = 0
     var messageCount = 0
-    /// Random per session, so Received ids from concurrent sessions differ.
-    let sessionTag = UInt32.random(in: 0...UInt32.max)
+    /// Random per session, so Received ids from concurrent sessions differ; drawn
+    /// at the first message (a getrandom call per connection otherwise).
+    var sessionTag: UInt32?
     var outbox: [SMTPAction] = []
 
     public init(policy: SMTPPolicy, clientAddress: String, tls: TLSFacts?,
@@ -246,10 +247,12 @@ public struct SMTPSession {
             return
         }
         messageCount += 1
+        let tag = sessionTag ?? UInt32.random(in: 0...UInt32.max)
+        sessionTag = tag
         let now = clock()
         let seconds = UInt64(max(0, min(now.timeIntervalSince1970, 1e15)))
         let id = String(seconds, radix: 36, uppercase: true)
-            + String(sessionTag, radix: 36, uppercase: true) + "." + String(messageCount)
+            + String(tag, radix: 36, uppercase: true) + "." + String(messageCount)
         let header = SMTPReceivedHeader(
             heloName: heloName, clientAddress: clientAddress, serverName: policy.fqdn,
             extended: extended, tls: tls, authenticated: authenticatedUser != nil, id: id,

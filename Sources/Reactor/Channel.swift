@@ -1,12 +1,21 @@
 import Foundation
 internal import CLibevent
 internal import COpenSSL
+internal import CShims
+internal import Certificates
 
-/// One accepted connection's byte stream: a libevent bufferevent over the socket,
-/// plaintext or OpenSSL. Owned by its connection, used only on its loop thread.
-/// STARTTLS swaps the plaintext bufferevent for an OpenSSL one on the same fd (the
-/// path INTEROP.md found solid under load): the plaintext one, with any bytes the
-/// client pipelined after STARTTLS, is thrown away.
+/// One accepted connection's byte stream: the socket, plaintext or OpenSSL, driven
+/// by two plain libevent events (no bufferevent). Owned by its connection, used
+/// only on its loop thread.
+///
+/// - Reading is level-triggered and persistent: one `epoll_ctl` when the connection
+///   starts, none per read; a readiness report leads to one `read(2)` (OpenSSL with
+///   read-ahead takes a whole flight in one), never to a read that only finds EAGAIN.
+/// - Writing goes straight to the socket (or `SSL_write`); only what the kernel does
+///   not take is kept, and a one-shot write event waits for room.
+/// - STARTTLS keeps the socket and its read event and starts OpenSSL on it: bytes the
+///   client pipelined after STARTTLS are never read as plaintext; OpenSSL reads them
+///   as a (broken) ClientHello.
 public final class Channel {
     public enum Event: Equatable {
         case tlsEstablished
@@ -16,169 +25,317 @@ public final class Channel {
 
     public var onRead: (([UInt8]) -> Void)?
     public var onEvent: ((Event) -> Void)?
-    /// Called when everything written so far has left the output buffer.
+    /// Called when output that had to wait for the socket has all left.
     public var onDrained: (() -> Void)?
 
-    private let loop: EventLoop
     public let fd: Int32
-    private var bev: OpaquePointer?
-    private var ownsFD = true           // false once an OpenSSL bufferevent closes it for us
-    public private(set) var isTLS = false
+    private var readEvent: OpaquePointer?
+    private var writeEvent: OpaquePointer?
+    private var tls: OpaquePointer?
+    private var handshaking = false
+    private var reading = false
+    private var writeArmed = false
+    private var output: [UInt8] = []
+    private var outputStart = 0
     public private(set) var isClosed = false
+    /// The client closed (EOF or close_notify): no close_notify is sent back.
+    private var peerClosed = false
+
+    public var isTLS: Bool { tls != nil }
+
+    /// Bytes asked of one read(2) / SSL_read.
+    static let readSize = 16_384
 
     /// A plaintext channel (STARTTLS connectors).
     public init(loop: EventLoop, fd: Int32) throws {
-        self.loop = loop
         self.fd = fd
-        // No BEV_OPT_CLOSE_ON_FREE: the fd outlives this bufferevent across STARTTLS.
-        guard let bev = bufferevent_socket_new(loop.base, fd, 0) else {
-            throw ReactorError(message: "bufferevent_socket_new failed")
-        }
-        self.bev = bev
-        install()
+        try makeEvents(loop)
+        startReading()
     }
 
     /// A channel that starts with a TLS handshake (implicit TLS). Takes ownership of `ssl`.
     package init(loop: EventLoop, fd: Int32, acceptingTLS ssl: OpaquePointer) throws {
-        self.loop = loop
         self.fd = fd
-        try wrapTLS(ssl)
-    }
-
-    /// Replaces the plaintext bufferevent by an OpenSSL one on the same socket and
-    /// starts the server handshake. Unread plaintext input is discarded. Takes
-    /// ownership of `ssl`.
-    package func upgradeToTLS(_ ssl: OpaquePointer) throws {
-        retire()
-        try wrapTLS(ssl)
-    }
-
-    private func wrapTLS(_ ssl: OpaquePointer) throws {
-        // BEV_OPT_CLOSE_ON_FREE frees the SSL and closes the fd, even when the
-        // constructor fails: from here on Swift owns neither.
-        ownsFD = false
-        let options = Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)
-        guard let bev = bufferevent_openssl_socket_new(loop.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, options) else {
-            isClosed = true
-            throw ReactorError(message: "bufferevent_openssl_socket_new failed")
+        do {
+            try makeEvents(loop)
+        } catch {
+            SSL_free(ssl)
+            throw error
         }
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1)
-        self.bev = bev
-        isTLS = true
-        install()
+        try startTLS(ssl)
     }
 
-    private func install() {
-        guard let bev else { return }
-        // Retain policy: passUnretained; the channel frees (or retires) the
-        // bufferevent before it goes away, and callbacks are cleared first.
-        bufferevent_setcb(bev, readCallback, writeCallback, eventCallback, Unmanaged.passUnretained(self).toOpaque())
-        bufferevent_enable(bev, Int16(EV_READ | EV_WRITE))
+    private func makeEvents(_ loop: EventLoop) throws {
+        // Retain policy: passUnretained; the events are deleted in close() and
+        // freed in deinit, so no callback outlives the channel.
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        readEvent = event_new(loop.base, fd, Int16(EV_READ | EV_PERSIST), channelCallback, context)
+        writeEvent = event_new(loop.base, fd, Int16(EV_WRITE), channelCallback, context)
+        guard readEvent != nil, writeEvent != nil else {
+            isClosed = true
+            throw ReactorError(message: "event_new failed")
+        }
     }
 
-    /// Detaches the current bufferevent and frees it on the next loop turn
-    /// (never inside its own callback).
-    private func retire() {
-        guard let old = bev else { return }
-        bev = nil
-        bufferevent_setcb(old, nil, nil, nil, nil)
-        bufferevent_disable(old, Int16(EV_READ | EV_WRITE))
-        loop.runSoon { bufferevent_free(old) }
+    /// STARTTLS: starts the server handshake on the same socket once the go-ahead
+    /// has left. Takes ownership of `ssl`.
+    package func upgradeToTLS(_ ssl: OpaquePointer) throws {
+        guard !isClosed, tls == nil else {
+            SSL_free(ssl)
+            throw ReactorError(message: isClosed ? "connection closed" : "TLS already active")
+        }
+        try startTLS(ssl)
+    }
+
+    private func startTLS(_ ssl: OpaquePointer) throws {
+        guard SSL_set_fd(ssl, fd) == 1 else {
+            SSL_free(ssl)
+            ERR_clear_error()
+            throw ReactorError(message: "SSL_set_fd failed")
+        }
+        SSL_set_accept_state(ssl)
+        tls = ssl
+        handshaking = true
+        // The ClientHello may already wait in the socket: level-triggered reading
+        // reports it on the next loop turn.
+        startReading()
+    }
+
+    private func startReading() {
+        guard !reading, let readEvent else { return }
+        reading = true
+        event_add(readEvent, nil)
+    }
+
+    /// Stops reading: bytes that arrive now stay in the socket, unread as plaintext.
+    public func stopReading() {
+        guard reading, let readEvent else { return }
+        reading = false
+        event_del(readEvent)
     }
 
     public func write(_ bytes: [UInt8]) {
-        guard let bev, !bytes.isEmpty else { return }
-        bytes.withUnsafeBytes { _ = bufferevent_write(bev, $0.baseAddress, $0.count) }
+        guard !isClosed, !bytes.isEmpty else { return }
+        if outputStart == output.count {
+            output = bytes
+            outputStart = 0
+        } else {
+            output.append(contentsOf: bytes)
+        }
+        // During a handshake the bytes wait for it; a blocked socket for room.
+        if !handshaking && !writeArmed { flush(fromEvent: false) }
     }
 
     public func write(_ text: String) { write(Array(text.utf8)) }
 
-    /// Stops reading: bytes that arrive now stay unread (and die with the plaintext
-    /// bufferevent at STARTTLS).
-    public func stopReading() {
-        guard let bev else { return }
-        bufferevent_disable(bev, Int16(EV_READ))
-        if let input = bufferevent_get_input(bev) { evbuffer_drain(input, evbuffer_get_length(input)) }
-    }
-
-    public var pendingOutput: Int {
-        guard let bev, let output = bufferevent_get_output(bev) else { return 0 }
-        return evbuffer_get_length(output)
-    }
+    public var pendingOutput: Int { output.count - outputStart }
 
     /// The OpenSSL connection once TLS is on, for reading what was negotiated.
-    package var ssl: OpaquePointer? {
-        guard isTLS, let bev else { return nil }
-        return bufferevent_openssl_get_ssl(bev)
-    }
+    package var ssl: OpaquePointer? { tls }
 
-    /// Closes now: a TLS close_notify is attempted, then the socket is closed.
+    /// Closes now: a TLS close_notify is attempted (unless the client already
+    /// closed), then the socket is closed. Unsent output is dropped.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
         onRead = nil
         onEvent = nil
         onDrained = nil
-        if isTLS, let ssl {
-            _ = SSL_shutdown(ssl)   // one non-blocking try at close_notify
+        if let readEvent { event_del(readEvent) }
+        if let writeEvent { event_del(writeEvent) }
+        reading = false
+        if let ssl = tls {
+            if !handshaking && !peerClosed {
+                _ = SSL_shutdown(ssl)   // one non-blocking try at close_notify
+            }
             ERR_clear_error()
+            SSL_free(ssl)
+            tls = nil
         }
-        retire()
-        if ownsFD {
-            let fd = self.fd
-            loop.runSoon { _ = Glibc.close(fd) }
-        }
+        output = []
+        outputStart = 0
+        _ = Glibc.close(fd)
     }
 
     deinit {
         if !isClosed { close() }
+        // Never inside the events' own callbacks: the connection that owns this
+        // channel is released on a later loop turn (or after the loop stopped).
+        if let readEvent { event_free(readEvent) }
+        if let writeEvent { event_free(writeEvent) }
     }
 
-    fileprivate func handleRead() {
-        guard let bev, let input = bufferevent_get_input(bev) else { return }
-        let length = evbuffer_get_length(input)
-        guard length > 0 else { return }
-        var bytes = [UInt8](repeating: 0, count: length)
-        let copied = bytes.withUnsafeMutableBytes { evbuffer_remove(input, $0.baseAddress, length) }
-        if copied < length { bytes.removeLast(length - max(0, Int(copied))) }
-        onRead?(bytes)
+    // MARK: - Readiness
+
+    fileprivate func ready(_ what: Int16) {
+        if Int32(what) & EV_WRITE != 0 { writeArmed = false }
+        if handshaking {
+            continueHandshake()
+            return
+        }
+        if pendingOutput > 0 && !writeArmed {
+            flush(fromEvent: true)
+            guard !isClosed else { return }
+        }
+        if Int32(what) & EV_READ != 0 { receive() }
     }
 
-    fileprivate func handleWrite() { onDrained?() }
+    private func armWrite() {
+        guard !writeArmed, let writeEvent else { return }
+        writeArmed = true
+        event_add(writeEvent, nil)
+    }
 
-    fileprivate func handleEvent(_ what: Int16) {
-        let flags = Int32(what)
-        if flags & BEV_EVENT_CONNECTED != 0 {
+    private func continueHandshake() {
+        guard let ssl = tls else { return }
+        ERR_clear_error()
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            handshaking = false
             onEvent?(.tlsEstablished)
-        } else if flags & BEV_EVENT_EOF != 0 {
-            onEvent?(.closedByPeer)
-        } else if flags & BEV_EVENT_ERROR != 0 {
-            onEvent?(.failed(errorDescription()))
+            guard !isClosed else { return }
+            if pendingOutput > 0 { flush(fromEvent: true) }
+            // Records that came with the client's Finished are already in OpenSSL.
+            if !isClosed, SSL_has_pending(ssl) == 1 { receive() }
+            return
+        }
+        switch SSL_get_error(ssl, result) {
+        case SSL_ERROR_WANT_READ:
+            break
+        case SSL_ERROR_WANT_WRITE:
+            armWrite()
+        default:
+            tlsFailed(result)
         }
     }
 
-    private func errorDescription() -> String {
-        var reasons: [String] = []
-        if let bev, isTLS {
-            while true {
-                let code = bufferevent_get_openssl_error(bev)
-                if code == 0 { break }
-                // error:00000001 is libevent's spurious report (INTEROP.md).
-                if code == 1 { continue }
-                var buffer = [CChar](repeating: 0, count: 256)
-                ERR_error_string_n(code, &buffer, buffer.count)
-                reasons.append(String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    private func receive() {
+        guard reading, !isClosed else { return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.readSize) { buffer in
+            if tls != nil { receiveTLS(into: buffer) } else { receivePlain(into: buffer) }
+        }
+    }
+
+    private func receivePlain(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        // A full buffer may mean more is waiting: read a few times, then let the
+        // level-triggered event come back so other connections get their turn.
+        for _ in 0..<4 {
+            let count = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if count > 0 {
+                onRead?(Array(buffer[0..<count]))
+                if count < buffer.count || !reading || isClosed { return }
+            } else if count == 0 {
+                peerClosed = true
+                onEvent?(.closedByPeer)
+                return
+            } else {
+                let code = errno
+                if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
+                onEvent?(.failed(String(cString: strerror(code))))
+                return
             }
         }
-        let socketError = errno
-        if reasons.isEmpty, socketError != 0 { reasons.append(String(cString: strerror(socketError))) }
-        return reasons.isEmpty ? "connection error" : reasons.joined(separator: "; ")
+    }
+
+    private func receiveTLS(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        guard let ssl = tls else { return }
+        for _ in 0..<16 {
+            ERR_clear_error()
+            let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
+            if count > 0 {
+                onRead?(Array(buffer[0..<Int(count)]))
+                guard reading, !isClosed, let ssl = tls else { return }
+                // Nothing buffered in OpenSSL: the socket's readiness says if more came.
+                if SSL_has_pending(ssl) == 0 && Int(count) < buffer.count { return }
+                continue
+            }
+            switch SSL_get_error(ssl, count) {
+            case SSL_ERROR_WANT_READ:
+                return
+            case SSL_ERROR_WANT_WRITE:
+                armWrite()
+                return
+            case SSL_ERROR_ZERO_RETURN:
+                peerClosed = true
+                onEvent?(.closedByPeer)
+                return
+            default:
+                tlsFailed(count)
+                return
+            }
+        }
+    }
+
+    private func flush(fromEvent: Bool) {
+        while outputStart < output.count {
+            let remaining = output.count - outputStart
+            let start = outputStart
+            if let ssl = tls {
+                ERR_clear_error()
+                let written = output.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + start, Int32(min(remaining, Int(Int32.max)))) }
+                if written > 0 {
+                    outputStart += Int(written)
+                    continue
+                }
+                switch SSL_get_error(ssl, written) {
+                case SSL_ERROR_WANT_WRITE:
+                    armWrite()
+                    return
+                case SSL_ERROR_WANT_READ:
+                    return   // the next read readiness retries
+                default:
+                    tlsFailed(written)
+                    return
+                }
+            } else {
+                let written = output.withUnsafeBytes { send(fd, $0.baseAddress! + start, remaining, Int32(MSG_NOSIGNAL)) }
+                if written > 0 {
+                    outputStart += written
+                    continue
+                }
+                let code = errno
+                if written < 0 && code == EINTR { continue }
+                if written < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
+                    armWrite()
+                    return
+                }
+                onEvent?(.failed(written < 0 ? String(cString: strerror(code)) : "send returned 0"))
+                return
+            }
+        }
+        // All sent: give the buffer back (idle connections keep none).
+        output = []
+        outputStart = 0
+        if fromEvent { onDrained?() }
+    }
+
+    /// A failed SSL operation: the client's EOF (with or without close_notify) is a
+    /// close, anything else an error with OpenSSL's reasons.
+    private func tlsFailed(_ result: Int32) {
+        guard let ssl = tls else { return }
+        let code = SSL_get_error(ssl, result)
+        let savedErrno = errno
+        let reasons = OpenSSLError.drain("").reasons
+        // OpenSSL 3 reports a close without close_notify as "unexpected eof while
+        // reading"; mail clients (and load-balancer probes) do that all the time.
+        let eof = reasons.isEmpty ? (result == 0 || savedErrno == 0 || savedErrno == ECONNRESET)
+                                  : reasons.allSatisfy { $0.contains("unexpected eof") }
+        if code == SSL_ERROR_ZERO_RETURN || ((code == SSL_ERROR_SYSCALL || code == SSL_ERROR_SSL) && eof) {
+            peerClosed = true
+            onEvent?(.closedByPeer)
+            return
+        }
+        if !reasons.isEmpty {
+            onEvent?(.failed(reasons.joined(separator: "; ")))
+        } else if code == SSL_ERROR_SYSCALL, savedErrno != 0 {
+            onEvent?(.failed(String(cString: strerror(savedErrno))))
+        } else {
+            onEvent?(.failed("TLS error \(code)"))
+        }
     }
 }
 
-private func channel(_ context: UnsafeMutableRawPointer?) -> Channel? {
-    context.map { Unmanaged<Channel>.fromOpaque($0).takeUnretainedValue() }
+private func channelCallback(_ fd: Int32, _ what: Int16, _ context: UnsafeMutableRawPointer?) {
+    guard let context else { return }
+    Unmanaged<Channel>.fromOpaque(context).takeUnretainedValue().ready(what)
 }
-private func readCallback(_ bev: OpaquePointer?, _ context: UnsafeMutableRawPointer?) { channel(context)?.handleRead() }
-private func writeCallback(_ bev: OpaquePointer?, _ context: UnsafeMutableRawPointer?) { channel(context)?.handleWrite() }
-private func eventCallback(_ bev: OpaquePointer?, _ what: Int16, _ context: UnsafeMutableRawPointer?) { channel(context)?.handleEvent(what) }

@@ -38,8 +38,29 @@ public final class Listener {
                 }
             }
         }
-        guard listener != nil else {
+        guard let listener else {
             throw ReactorError(message: "cannot listen on \(address): \(String(cString: strerror(errno)))")
+        }
+        // Replies are small and must not wait for the client's delayed ACK (Nagle):
+        // an implicit-TLS greeting right after the handshake sat ~40 ms otherwise.
+        // Linux hands TCP_NODELAY down to every accepted socket: no setsockopt per
+        // connection.
+        var one: Int32 = 1
+        setsockopt(evconnlistener_get_fd(listener), Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// The bound port (the kernel's choice when created with port 0).
+    public var port: UInt16 {
+        guard let listener else { return 0 }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = evconnlistener_get_fd(listener)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return 0 }
+        return withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
         }
     }
 

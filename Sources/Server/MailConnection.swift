@@ -27,6 +27,7 @@ final class MailConnection {
     private var logger: ConnectionLog { ConnectionLog(base: baseLogger, connector: connector.name, client: client, id: id) }
     private let started = Date()
     private var closeReason = "client quit"
+    private var tlsEstablished = false
     private var finished = false
 
     /// This connection's blocking jobs, one at a time and in order, on the pool.
@@ -144,17 +145,15 @@ final class MailConnection {
         case .tlsEstablished:
             guard let ssl = channel.ssl else { return }
             let facts = TLSConnectionFacts.read(from: ssl)
-            let selection = connector.tls?.selection(of: ssl)
-            var metadata: Logger.Metadata = [
-                "tls_version": .string(facts.version), "cipher": .string(facts.cipher),
-                "sni": .string(facts.serverName ?? "-"), "resumed": .string(facts.resumed ? "true" : "false"),
-                "certificate": .string(selection?.thumbprint.hex ?? "-"),
-            ]
-            if let selection { metadata["reason"] = .string(selection.reason) }
-            if selection?.servedExpired == true {
-                logger.log(.error, "TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled", metadata)
-            } else {
-                logger.log(.info, "TLS handshake completed", metadata)
+            tlsEstablished = true
+            // The handshake's facts go into the one "connection closed" line; an
+            // expired certificate is an error worth a line of its own, every time.
+            if baseLogger.logLevel <= .debug {
+                logger.log(.debug, "TLS handshake completed", handshakeMetadata(ssl))
+            }
+            if connector.tls?.selection(of: ssl).servedExpired == true {
+                logger.log(.error, "TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled",
+                           handshakeMetadata(ssl))
             }
             var tlsFacts = TLSFacts(version: facts.version, cipher: facts.cipher)
             if connector.config.domainSecure {
@@ -175,6 +174,19 @@ final class MailConnection {
             }
             finish()
         }
+    }
+
+    /// What the handshake negotiated and which certificate was served, and why.
+    private func handshakeMetadata(_ ssl: OpaquePointer) -> Logger.Metadata {
+        let facts = TLSConnectionFacts.read(from: ssl)
+        let selection = connector.tls?.selection(of: ssl)
+        var metadata: Logger.Metadata = [
+            "tls_version": .string(facts.version), "cipher": .string(facts.cipher),
+            "sni": .string(facts.serverName ?? "-"), "resumed": .string(facts.resumed ? "true" : "false"),
+            "certificate": .string(selection?.thumbprint.hex ?? "-"),
+        ]
+        if let selection { metadata["certificate_reason"] = .string(selection.reason) }
+        return metadata
     }
 
     /// Domain security: what the client certificate proves, logged once per session.
@@ -239,11 +251,18 @@ final class MailConnection {
         for action in session.dropped() {
             if case .work(let job) = action { worker.submit(for: id, on: workQueue, job) }
         }
-        channel.close()
-        logger.log(.info, "connection closed", [
-            "reason": .string(closeReason),
-            "duration_ms": .string(String(Int(Date().timeIntervalSince(started) * 1000))),
-        ])
+        // One info line per connection (HAProxy's model): why and when it ended,
+        // and what TLS it had, read from the SSL before the channel frees it.
+        if baseLogger.logLevel <= .info {
+            var metadata: Logger.Metadata = [:]
+            if tlsEstablished, let ssl = channel.ssl { metadata = handshakeMetadata(ssl) }
+            metadata["reason"] = .string(closeReason)
+            metadata["duration_ms"] = .string(String(Int(Date().timeIntervalSince(started) * 1000)))
+            channel.close()
+            logger.log(.info, "connection closed", metadata)
+        } else {
+            channel.close()
+        }
         worker.connectionEnded(self)
     }
 }
@@ -262,7 +281,11 @@ struct ConnectionLog {
 
     func log(_ level: Logger.Level, _ message: String, _ extra: Logger.Metadata = [:]) {
         guard base.logLevel <= level else { return }
-        base.log(level: level, "\(message)", metadata: extra.merging(metadata) { _, connection in connection })
+        var all = extra
+        all["connector"] = .string(connector)
+        all["client"] = .string(client)
+        all["conn"] = .string(String(id, radix: 16))
+        base.log(level: level, "\(message)", metadata: all)
     }
 
     /// A Logger carrying the connection's metadata, for work done off the loop.

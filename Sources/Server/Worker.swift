@@ -70,10 +70,7 @@ final class Worker {
             Glibc.close(fd)
             return
         }
-        // Replies are small and must not wait for the client's delayed ACK (Nagle):
-        // an implicit-TLS greeting right after the handshake sat ~40 ms otherwise.
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // TCP_NODELAY comes from the listening socket (Listener).
         nextID += 1
         let id = (UInt64(index) << 48) | nextID
         do {

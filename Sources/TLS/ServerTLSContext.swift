@@ -121,7 +121,13 @@ public final class ServerTLSContext: @unchecked Sendable {
         var options = cshim_SSL_OP_NO_COMPRESSION | cshim_SSL_OP_NO_RENEGOTIATION | cshim_SSL_OP_CIPHER_SERVER_PREFERENCE
         if !policy.sessionTickets { options |= cshim_SSL_OP_NO_TICKET }
         SSL_CTX_set_options(context, options)
-        _ = cshim_SSL_CTX_set_mode(context, cshim_SSL_MODE_RELEASE_BUFFERS)
+        // Idle connections give their record buffers back; the channel writes
+        // what fits and retries from its own (possibly moved) output buffer.
+        _ = cshim_SSL_CTX_set_mode(context, cshim_SSL_MODE_RELEASE_BUFFERS | cshim_SSL_MODE_ENABLE_PARTIAL_WRITE
+                                   | cshim_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+        // One read(2) takes a whole flight (ClientHello, Finished, pipelined
+        // commands) instead of a header read and a body read per record.
+        _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_READ_AHEAD, 1, nil)   // SSL_CTX_set_read_ahead is a macro
         _ = cshim_SSL_CTX_set_dh_auto(context, 1)
         // Resumption by tickets only: no server-side session cache to fill and lock.
         _ = cshim_SSL_CTX_set_session_cache_mode(context, cshim_SSL_SESS_CACHE_OFF)

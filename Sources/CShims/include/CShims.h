@@ -41,6 +41,8 @@ extern const uint64_t cshim_SSL_OP_NO_RENEGOTIATION;
 extern const uint64_t cshim_SSL_OP_CIPHER_SERVER_PREFERENCE;
 extern const uint64_t cshim_SSL_OP_NO_TICKET;
 extern const long cshim_SSL_MODE_RELEASE_BUFFERS;
+extern const long cshim_SSL_MODE_ENABLE_PARTIAL_WRITE;
+extern const long cshim_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 // XN_FLAG_RFC2253 is built from casts and ors.
 extern const unsigned long cshim_XN_FLAG_RFC2253;
 extern const long cshim_SSL_SESS_CACHE_SERVER;

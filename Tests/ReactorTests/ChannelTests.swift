@@ -1,0 +1,164 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import Reactor
+
+/// The reactor over real loopback sockets: the loop runs on the test's thread, a
+/// plain blocking client on another; every wait is bounded.
+final class ChannelTests: XCTestCase {
+    /// What the client thread saw, handed back to the test.
+    final class ClientResult: Sendable {
+        let received = Mutex<[UInt8]>([])
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    private func connect(port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        precondition(result == 0, "connect failed")
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    private static func send(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads until EOF (or the 20 s receive timeout).
+    private static func readAll(_ fd: Int32) -> [UInt8] {
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { return all }
+            all.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    /// Runs the loop with a safety stop after `limit` seconds.
+    private func run(_ loop: EventLoop, limit: Double = 20) {
+        var expired = false
+        let guardTimer = loop.schedule(after: limit) { expired = true; loop.breakLoop() }
+        loop.run()
+        guardTimer.cancel()
+        XCTAssertFalse(expired, "the loop hit its \(limit) s limit")
+    }
+
+    func testAcceptedSocketsInheritNoDelay_ReadsArriveAndABlockedWriteDrainsCompletely() throws {
+        let loop = try EventLoop()
+        let payload = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }   // 24 MiB: more than the socket buffers take
+        var channel: Channel?
+        var received: [UInt8] = []
+        var drainedCalls = 0
+        var noDelay: Int32 = -1
+        let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, &length)
+            let accepted = try! Channel(loop: loop, fd: fd)
+            channel = accepted
+            accepted.onRead = { bytes in
+                received += bytes
+                if String(decoding: received, as: UTF8.self).hasSuffix("QUIT\r\n") {
+                    accepted.write(payload)
+                    XCTAssertGreaterThan(accepted.pendingOutput, 0, "24 MiB cannot all fit into the socket at once")
+                }
+            }
+            accepted.onDrained = {
+                drainedCalls += 1
+                XCTAssertEqual(accepted.pendingOutput, 0)
+                accepted.close()
+                loop.breakLoop()
+            }
+        }
+        let port = listener.port
+        XCTAssertNotEqual(port, 0)
+        let result = ClientResult()
+        let fd = connect(port: port)
+        Thread.detachNewThread {
+            Self.send(fd, "HELLO\r\n")
+            Self.send(fd, "QUIT\r\n")
+            let all = Self.readAll(fd)
+            result.received.withLock { $0 = all }
+            Glibc.close(fd)
+            result.done.signal()
+        }
+        run(loop)
+        XCTAssertEqual(result.done.wait(timeout: .now() + 20), .success)
+        XCTAssertEqual(noDelay, 1, "TCP_NODELAY is inherited from the listening socket")
+        XCTAssertEqual(String(decoding: received, as: UTF8.self), "HELLO\r\nQUIT\r\n")
+        XCTAssertEqual(drainedCalls, 1)
+        let got = result.received.withLock { $0 }
+        XCTAssertEqual(got.count, payload.count)
+        XCTAssertTrue(got == payload, "every byte arrives, in order")
+        XCTAssertTrue(channel?.isClosed ?? false)
+    }
+
+    func testPeerCloseIsReportedAndBytesAfterStopReadingStayInTheSocket() throws {
+        let loop = try EventLoop()
+        var channel: Channel?
+        var reads: [String] = []
+        var events: [Channel.Event] = []
+        let sentInjection = loop.makeWaker {
+            // The client wrote "EVIL\r\n" after our reply: it must still be unread.
+            var poller = pollfd(fd: channel!.fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&poller, 1, 10_000)
+            var peek = [UInt8](repeating: 0, count: 16)
+            let count = peek.withUnsafeMutableBytes { recv(channel!.fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+            XCTAssertEqual(String(decoding: peek.prefix(max(0, count)), as: UTF8.self), "EVIL\r\n")
+            channel!.close()
+            loop.breakLoop()
+        }
+        let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
+            let accepted = try! Channel(loop: loop, fd: fd)
+            channel = accepted
+            accepted.onRead = { bytes in
+                reads.append(String(decoding: bytes, as: UTF8.self))
+                accepted.stopReading()
+                accepted.write("220 go ahead\r\n")
+            }
+            accepted.onEvent = { events.append($0) }
+        }
+        let fd = connect(port: listener.port)
+        let result = ClientResult()
+        Thread.detachNewThread {
+            Self.send(fd, "STARTTLS\r\n")
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            result.received.withLock { $0 = Array(buffer.prefix(max(0, count))) }
+            Self.send(fd, "EVIL\r\n")
+            sentInjection.wake()
+            _ = Self.readAll(fd)
+            Glibc.close(fd)
+            result.done.signal()
+        }
+        run(loop)
+        XCTAssertEqual(result.done.wait(timeout: .now() + 20), .success)
+        XCTAssertEqual(reads, ["STARTTLS\r\n"])
+        XCTAssertEqual(String(decoding: result.received.withLock { $0 }, as: UTF8.self), "220 go ahead\r\n")
+        XCTAssertEqual(events, [])
+
+        // A client that connects and goes away is a close, not an error.
+        let loop2 = try EventLoop()
+        var events2: [Channel.Event] = []
+        let listener2 = try Listener(loop: loop2, host: "127.0.0.1", port: 0) { fd, _ in
+            let accepted = try! Channel(loop: loop2, fd: fd)
+            channel = accepted
+            accepted.onEvent = { event in
+                events2.append(event)
+                accepted.close()
+                loop2.breakLoop()
+            }
+        }
+        Glibc.close(connect(port: listener2.port))
+        run(loop2)
+        XCTAssertEqual(events2, [.closedByPeer])
+    }
+}
