@@ -16,7 +16,7 @@ let package = Package(
         // System libraries, reached through pkg-config.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CLibevent", pkgConfig: "libevent_openssl",
+        .systemLibrary(name: "CLibevent", pkgConfig: "libevent_pthreads",
                        providers: [.apt(["libevent-dev"])]),
         // One-line wrappers for the macros Swift cannot import; no logic.
         .target(name: "CShims", dependencies: ["COpenSSL", "CLibevent"]),

@@ -34,6 +34,7 @@ public final class Channel {
     private var tls: OpaquePointer?
     private var handshaking = false
     private var reading = false
+    private var readRegistered = false
     private var writeArmed = false
     private var output: [UInt8] = []
     private var outputStart = 0
@@ -102,16 +103,18 @@ public final class Channel {
     }
 
     private func startReading() {
-        guard !reading, let readEvent else { return }
         reading = true
+        guard !readRegistered, let readEvent else { return }
+        readRegistered = true
         event_add(readEvent, nil)
     }
 
     /// Stops reading: bytes that arrive now stay in the socket, unread as plaintext.
+    /// The read event stays registered (STARTTLS reads again right after its
+    /// go-ahead: two epoll_ctl calls saved); it is removed only if bytes do arrive
+    /// meanwhile, so a client that keeps sending cannot make the loop spin.
     public func stopReading() {
-        guard reading, let readEvent else { return }
         reading = false
-        event_del(readEvent)
     }
 
     public func write(_ bytes: [UInt8]) {
@@ -141,7 +144,8 @@ public final class Channel {
         onRead = nil
         onEvent = nil
         onDrained = nil
-        if let readEvent { event_del(readEvent) }
+        if let readEvent, readRegistered { event_del(readEvent) }
+        readRegistered = false
         if let writeEvent { event_del(writeEvent) }
         reading = false
         if let ssl = tls {
@@ -177,7 +181,14 @@ public final class Channel {
             flush(fromEvent: true)
             guard !isClosed else { return }
         }
-        if Int32(what) & EV_READ != 0 { receive() }
+        if Int32(what) & EV_READ != 0 {
+            if reading {
+                receive()
+            } else if readRegistered, let readEvent {
+                readRegistered = false
+                event_del(readEvent)
+            }
+        }
     }
 
     private func armWrite() {

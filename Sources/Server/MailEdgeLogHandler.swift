@@ -24,30 +24,37 @@ public struct MailEdgeLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         // Handler metadata, overridden by the event's; sorted by key for stable lines.
-        var pairs: [(String, Logger.Metadata.Value)] = []
+        var pairs: [(key: String, value: Logger.Metadata.Value)] = []
         pairs.reserveCapacity(metadata.count + (event.metadata?.count ?? 0))
         for (key, value) in metadata where event.metadata?[key] == nil { pairs.append((key, value)) }
         if let extra = event.metadata { for (key, value) in extra { pairs.append((key, value)) } }
-        pairs.sort { $0.0 < $1.0 }
-        var line = Self.timestamp()
-        line.reserveCapacity(256)
-        line += " "
-        line += event.level.rawValue
-        line += " "
-        line += label
-        line += ":"
+        pairs.sort { $0.key < $1.key }
+        // Bytes, not String appends: a connection's line has ~60 pieces, and
+        // String.append cost ~350 instructions each (callgrind).
+        var line: [UInt8] = []
+        line.reserveCapacity(512)
+        line.append(contentsOf: Self.timestamp().utf8)
+        line.append(0x20)
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(0x20)
+        line.append(contentsOf: label.utf8)
+        line.append(0x3A)
         for (key, value) in pairs {
-            line += " "
-            line += key
-            line += "="
-            line += Self.text(value)
+            line.append(0x20)
+            line.append(contentsOf: key.utf8)
+            line.append(0x3D)
+            if case .string(let string) = value {
+                line.append(contentsOf: string.utf8)
+            } else {
+                line.append(contentsOf: Self.text(value).utf8)
+            }
         }
-        line += " ["
-        line += event.source
-        line += "] "
-        line += event.message.description
-        line += "\n"
-        line.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+        line.append(contentsOf: " [".utf8)
+        line.append(contentsOf: event.source.utf8)
+        line.append(contentsOf: "] ".utf8)
+        line.append(contentsOf: event.message.description.utf8)
+        line.append(0x0A)
+        line.withUnsafeBytes { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
     }
 
     static func text(_ value: Logger.Metadata.Value) -> String {

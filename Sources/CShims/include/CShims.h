@@ -6,7 +6,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <event2/event.h>
-#include <event2/bufferevent.h>
 
 // SSL_CTX_set_min/max_proto_version are SSL_CTX_ctrl macros.
 int cshim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
