@@ -174,3 +174,24 @@ def test_handshake_timeout_closes_silent_tls_client(make_server):
     assert sock.recv(100) == b""  # server closes: no ClientHello arrived in time
     assert time.monotonic() - started < 8
     wait_for(lambda: "TLS handshake timeout" in server.log_text(), what="handshake timeout log line")
+
+
+def test_probe_is_a_close_and_plaintext_on_implicit_port_is_a_tls_failure(server):
+    """A load balancer's TCP probe (connect, close) on an implicit-TLS port ends as a
+    plain close, not a TLS warning; plaintext sent to that port is a TLS failure that
+    names OpenSSL's reason. Both end in one "connection closed" line."""
+    import socket
+    before = server.log_text().count("connection closed")
+    socket.create_connection(("127.0.0.1", server.smtps), timeout=5).close()
+    with socket.create_connection(("127.0.0.1", server.smtps), timeout=5) as sock:
+        sock.sendall(b"EHLO plaintext.example\r\n")
+        while sock.recv(4096):  # at most a TLS alert, then the server closes
+            pass
+    wait_for(lambda: server.log_text().count("connection closed") >= before + 2, what="both connections closed")
+    lines = server.log_text().splitlines()
+    failures = [line for line in lines if "TLS handshake failed" in line]
+    assert len(failures) == 1, failures
+    assert "warning" in failures[0] and "error=" in failures[0] and "unexpected eof" not in failures[0]
+    assert not any("unexpected eof" in line for line in lines)
+    probe = [line for line in lines if "reason=client closed during TLS handshake" in line]
+    assert probe and all(" info " in line for line in probe)
