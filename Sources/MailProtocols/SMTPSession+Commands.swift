@@ -47,7 +47,9 @@ extension SMTPSession {
     // MARK: EHLO / HELO
 
     mutating func hello(_ argument: String, verb: String) {
-        let name = argument.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
+        // The first word; the rest of the line (an old client's comment) is ignored.
+        let words = argument.utf8.drop(while: { $0 == 0x20 })
+        let name = String(Substring(words.prefix(while: { $0 != 0x20 })))
         guard !name.isEmpty, name.utf8.count <= 255 else {
             protocolError("501 5.5.4 Syntax: \(verb) hostname")
             return
@@ -59,16 +61,21 @@ extension SMTPSession {
             reply("250 \(policy.fqdn)")
             return
         }
-        var lines = ["\(policy.fqdn) Hello \(name) [\(clientAddress)]",
-                     "PIPELINING",
-                     "SIZE \(policy.messageSizeLimit)",
-                     "8BITMIME",
-                     "ENHANCEDSTATUSCODES"]
-        if offersStartTLS { lines.append("STARTTLS") }
-        if offersAuth { lines.append("AUTH PLAIN LOGIN") }
-        var text = ""
-        for (index, line) in lines.enumerated() {
-            text += (index == lines.count - 1 ? "250 " : "250-") + line + "\r\n"
+        // Built with few appends: this reply goes out on nearly every connection.
+        var text = "250-"
+        text.reserveCapacity(200 + policy.fqdn.utf8.count + name.utf8.count)
+        text += policy.fqdn
+        text += " Hello "
+        text += name
+        text += " ["
+        text += clientAddress
+        text += "]\r\n250-PIPELINING\r\n250-SIZE "
+        text += String(policy.messageSizeLimit)
+        switch (offersStartTLS, offersAuth) {
+        case (false, false): text += "\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
+        case (true, false): text += "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+        case (false, true): text += "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+        case (true, true): text += "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
         }
         emit(.send(text))
     }

@@ -180,11 +180,13 @@ final class MailConnection {
     private func handshakeMetadata(_ ssl: OpaquePointer) -> Logger.Metadata {
         let facts = TLSConnectionFacts.read(from: ssl)
         let selection = connector.tls?.selection(of: ssl)
-        var metadata: Logger.Metadata = [
-            "tls_version": .string(facts.version), "cipher": .string(facts.cipher),
-            "sni": .string(facts.serverName ?? "-"), "resumed": .string(facts.resumed ? "true" : "false"),
-            "certificate": .string(selection?.thumbprint.hex ?? "-"),
-        ]
+        // Room for these, the close facts and the connection's keys: no regrowth.
+        var metadata = Logger.Metadata(minimumCapacity: 12)
+        metadata["tls_version"] = .string(facts.version)
+        metadata["cipher"] = .string(facts.cipher)
+        metadata["sni"] = .string(facts.serverName ?? "-")
+        metadata["resumed"] = .string(facts.resumed ? "true" : "false")
+        metadata["certificate"] = .string(selection?.thumbprint.hex ?? "-")
         if let selection { metadata["certificate_reason"] = .string(selection.reason) }
         return metadata
     }
@@ -254,7 +256,7 @@ final class MailConnection {
         // One info line per connection (HAProxy's model): why and when it ended,
         // and what TLS it had, read from the SSL before the channel frees it.
         if baseLogger.logLevel <= .info {
-            var metadata: Logger.Metadata = [:]
+            var metadata = Logger.Metadata(minimumCapacity: 6)
             if tlsEstablished, let ssl = channel.ssl { metadata = handshakeMetadata(ssl) }
             metadata["reason"] = .string(closeReason)
             metadata["duration_ms"] = .string(String(Int(Date().timeIntervalSince(started) * 1000)))

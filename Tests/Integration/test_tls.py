@@ -189,9 +189,10 @@ def test_probe_is_a_close_and_plaintext_on_implicit_port_is_a_tls_failure(server
             pass
     wait_for(lambda: server.log_text().count("connection closed") >= before + 2, what="both connections closed")
     lines = server.log_text().splitlines()
-    failures = [line for line in lines if "TLS handshake failed" in line]
+    failures = [line for line in lines if line.endswith("] TLS handshake failed")]
     assert len(failures) == 1, failures
-    assert "warning" in failures[0] and "error=" in failures[0] and "unexpected eof" not in failures[0]
+    assert " warning " in failures[0] and "error=error:" in failures[0]
+    assert any(line.endswith("] connection closed") and "reason=TLS handshake failed" in line for line in lines)
     assert not any("unexpected eof" in line for line in lines)
     probe = [line for line in lines if "reason=client closed during TLS handshake" in line]
     assert probe and all(" info " in line for line in probe)
