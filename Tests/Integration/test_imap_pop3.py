@@ -252,3 +252,31 @@ def test_openssl_s_client_starttls(server, proto, port_attr, greeting):
                             input="a LOGOUT\r\n" if proto == "imap" else "QUIT\r\n", capture_output=True, text=True, timeout=30)
     assert "Protocol  : TLSv1.2" in result.stdout
     assert ("* BYE" in result.stdout) if proto == "imap" else ("+OK" in result.stdout)
+
+
+def test_large_message_crosses_tls_both_ways_byte_for_byte(server):
+    """11 MB in through SMTP STARTTLS, out through IMAPS and POP3S: more than the
+    loopback socket buffers hold, so the server's TLS writes block and resume (the
+    channel's write-event path); every byte must arrive, in order."""
+    lines = []
+    for i in range(110_000):
+        lead = b"." if i % 997 == 0 else b""  # dot-stuffing on the way in and out
+        lines.append(lead + b"%07d " % i + b"abcdefghij" * 9 + b"\r\n")
+    body = (b"From: Bob <bob@fabrikam.test>\r\nTo: Alice <alice@contoso.test>\r\nSubject: large\r\n\r\n"
+            + b"".join(lines))
+    assert len(body) > 11_000_000
+    deliver(server, body)
+    with imaplib.IMAP4_SSL("127.0.0.1", server.imaps, ssl_context=client_context(), timeout=60) as tls:
+        tls.login("alice", PASSWORD)
+        tls.select("INBOX", readonly=True)
+        typ, data = tls.fetch("1", "(BODY.PEEK[])")
+        assert typ == "OK"
+        fetched = data[0][1]
+        assert len(fetched) > len(body) and fetched.endswith(body)
+    pop = poplib.POP3_SSL("127.0.0.1", server.pop3s, context=client_context(), timeout=60)
+    pop.user("alice")
+    pop.pass_(PASSWORD)
+    response, retrieved, octets = pop.retr(1)
+    pop.quit()
+    assert response.startswith(b"+OK")
+    assert b"\r\n".join(retrieved).endswith(body.rstrip(b"\r\n"))
