@@ -60,6 +60,11 @@ public final class TicketKeyRing: Sendable {
         return Key(name: Array(bytes[0..<16]), hmac: Array(bytes[16..<48]), aes: Array(bytes[48..<80]), created: Date())
     }
 
+    /// AES-256-CBC fetched once: the legacy `EVP_aes_256_cbc()` makes OpenSSL 3 fetch
+    /// the implementation again on every Init (a locked lookup per handshake).
+    /// Immutable after the fetch and thread-safe to use (OpenSSL's method objects are).
+    nonisolated(unsafe) private static let aes256CBC: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-CBC", nil)
+
     /// OpenSSL's ticket callback contract: 1 = done, 2 = decrypted with an old key
     /// (issue a fresh ticket), 0 = unknown key (full handshake), -1 = error.
     func handle(name: UnsafeMutablePointer<UInt8>, iv: UnsafeMutablePointer<UInt8>, cipher: OpaquePointer, mac: OpaquePointer, encrypt: Bool) -> Int32 {
@@ -73,7 +78,7 @@ public final class TicketKeyRing: Sendable {
                 let key = keys[0]
                 guard RAND_bytes(iv, Int32(EVP_MAX_IV_LENGTH)) == 1 else { return -1 }
                 key.name.withUnsafeBufferPointer { name.update(from: $0.baseAddress!, count: 16) }
-                guard key.aes.withUnsafeBufferPointer({ EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nil, $0.baseAddress, iv) }) == 1,
+                guard key.aes.withUnsafeBufferPointer({ EVP_EncryptInit_ex(cipher, Self.aes256CBC ?? EVP_aes_256_cbc(), nil, $0.baseAddress, iv) }) == 1,
                       Self.setHMAC(mac, key.hmac) else { return -1 }
                 return 1
             }
@@ -82,7 +87,7 @@ public final class TicketKeyRing: Sendable {
             }
             let key = keys[index]
             guard Self.setHMAC(mac, key.hmac),
-                  key.aes.withUnsafeBufferPointer({ EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nil, $0.baseAddress, iv) }) == 1 else {
+                  key.aes.withUnsafeBufferPointer({ EVP_DecryptInit_ex(cipher, Self.aes256CBC ?? EVP_aes_256_cbc(), nil, $0.baseAddress, iv) }) == 1 else {
                 return -1
             }
             return index == 0 ? 1 : 2
