@@ -234,7 +234,9 @@ public final class Channel {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             if count > 0 {
                 onRead?(Array(buffer[0..<count]))
-                if count < buffer.count || !reading || isClosed { return }
+                // STARTTLS may have switched this channel to TLS inside onRead: the
+                // rest of the socket belongs to OpenSSL now.
+                if count < buffer.count || !reading || isClosed || tls != nil { return }
             } else if count == 0 {
                 peerClosed = true
                 onEvent?(.closedByPeer)
@@ -275,6 +277,9 @@ public final class Channel {
                 return
             }
         }
+        // 16 records in one turn and OpenSSL holds more: the socket will not signal
+        // them, so the read event is made active again for the next turn.
+        if reading, !isClosed, let readEvent { event_active(readEvent, EV_READ, 0) }
     }
 
     private func flush(fromEvent: Bool) {

@@ -267,3 +267,27 @@ def test_accepts_spread_over_worker_threads(server):
         c.close()
     wait_for(lambda: "worker=0 [Server] connection closed" in server.log_text()
              and "worker=1 [Server] connection closed" in server.log_text(), what="both workers accepting")
+
+
+def test_many_pipelined_tls_records_are_all_answered(server):
+    """Each command in its own TLS record, all sent before any reply is read: the
+    server reads them ahead in bulk and must answer every one, including records
+    OpenSSL holds beyond one turn's share (the socket does not signal those)."""
+    import ssl
+    raw = socket.create_connection(("127.0.0.1", server.smtps), timeout=20)
+    with client_context().wrap_socket(raw, server_hostname="mx1.contoso.test") as tls:
+        reader = tls.makefile("rb")
+        assert reader.readline().startswith(b"220 ")
+        tls.sendall(b"EHLO client.example\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        for _ in range(60):
+            tls.sendall(b"RSET\r\n")  # one record per call
+        tls.sendall(b"QUIT\r\n")
+        replies = []
+        while True:
+            line = reader.readline()
+            if not line:
+                break
+            replies.append(line)
+    assert [r[:4] for r in replies] == [b"250 "] * 60 + [b"221 "], replies[-3:]
