@@ -10,9 +10,11 @@ internal import Certificates
 ///
 /// - Reading is level-triggered and persistent: one `epoll_ctl` when the connection
 ///   starts, none per read; a readiness report leads to one `read(2)` (OpenSSL with
-///   read-ahead takes a whole flight in one), never to a read that only finds EAGAIN.
+///   read-ahead takes a whole flight in one), rarely to a read that only finds EAGAIN.
 /// - Writing goes straight to the socket (or `SSL_write`); only what the kernel does
-///   not take is kept, and a one-shot write event waits for room.
+///   not take is kept, and a one-shot write event waits for room. Reading pauses
+///   meanwhile: a client that does not read cannot make output grow, and a TLS
+///   handshake waiting to write does not spin on a readable socket.
 /// - STARTTLS keeps the socket and its read event and starts OpenSSL on it: bytes the
 ///   client pipelined after STARTTLS are never read as plaintext; OpenSSL reads them
 ///   as a (broken) ClientHello.
@@ -36,6 +38,12 @@ public final class Channel {
     private var reading = false
     private var readRegistered = false
     private var writeArmed = false
+    /// Reading is paused while output waits for room: backpressure for a client
+    /// that does not read, and no level-triggered spin while OpenSSL itself waits
+    /// to write (it reads nothing until then).
+    private var readPausedForWrite = false
+    /// A fatal TLS error happened: no close_notify may follow (OpenSSL forbids it).
+    private var fatalTLSError = false
     private var output: [UInt8] = []
     private var outputStart = 0
     public private(set) var isClosed = false
@@ -47,7 +55,8 @@ public final class Channel {
     /// Bytes asked of one read(2) / SSL_read.
     static let readSize = 16_384
 
-    /// A plaintext channel (STARTTLS connectors).
+    /// A plaintext channel (STARTTLS connectors). When an initialiser throws, the
+    /// socket is still the caller's to close.
     public init(loop: EventLoop, fd: Int32) throws {
         self.fd = fd
         try makeEvents(loop)
@@ -63,7 +72,12 @@ public final class Channel {
             SSL_free(ssl)
             throw error
         }
-        try startTLS(ssl)
+        do {
+            try startTLS(ssl)
+        } catch {
+            isClosed = true   // the caller still owns (and closes) the fd
+            throw error
+        }
     }
 
     private func makeEvents(_ loop: EventLoop) throws {
@@ -149,7 +163,7 @@ public final class Channel {
         if let writeEvent { event_del(writeEvent) }
         reading = false
         if let ssl = tls {
-            if !handshaking && !peerClosed {
+            if !handshaking && !peerClosed && !fatalTLSError {
                 _ = SSL_shutdown(ssl)   // one non-blocking try at close_notify
             }
             ERR_clear_error()
@@ -172,7 +186,20 @@ public final class Channel {
     // MARK: - Readiness
 
     fileprivate func ready(_ what: Int16) {
-        if Int32(what) & EV_WRITE != 0 { writeArmed = false }
+        var readable = Int32(what) & EV_READ != 0
+        if Int32(what) & EV_WRITE != 0 {
+            writeArmed = false
+            if readPausedForWrite {
+                // Room again: resume reading, and retry a read that OpenSSL had to
+                // park behind its write (records may already sit in its buffer).
+                readPausedForWrite = false
+                if reading, !readRegistered, let readEvent {
+                    readRegistered = true
+                    event_add(readEvent, nil)
+                }
+                readable = true
+            }
+        }
         if handshaking {
             continueHandshake()
             return
@@ -181,7 +208,7 @@ public final class Channel {
             flush(fromEvent: true)
             guard !isClosed else { return }
         }
-        if Int32(what) & EV_READ != 0 {
+        if readable && !writeArmed {
             if reading {
                 receive()
             } else if readRegistered, let readEvent {
@@ -195,11 +222,17 @@ public final class Channel {
         guard !writeArmed, let writeEvent else { return }
         writeArmed = true
         event_add(writeEvent, nil)
+        if readRegistered, let readEvent {
+            readRegistered = false
+            readPausedForWrite = true
+            event_del(readEvent)
+        }
     }
 
     private func continueHandshake() {
         guard let ssl = tls else { return }
         ERR_clear_error()
+        errno = 0
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             handshaking = false
@@ -236,7 +269,7 @@ public final class Channel {
                 onRead?(Array(buffer[0..<count]))
                 // STARTTLS may have switched this channel to TLS inside onRead: the
                 // rest of the socket belongs to OpenSSL now.
-                if count < buffer.count || !reading || isClosed || tls != nil { return }
+                if count < buffer.count || !reading || isClosed || tls != nil || writeArmed { return }
             } else if count == 0 {
                 peerClosed = true
                 onEvent?(.closedByPeer)
@@ -254,10 +287,12 @@ public final class Channel {
         guard let ssl = tls else { return }
         for _ in 0..<16 {
             ERR_clear_error()
+            errno = 0
             let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
             if count > 0 {
                 onRead?(Array(buffer[0..<Int(count)]))
-                guard reading, !isClosed, let ssl = tls else { return }
+                // Output blocked: stop here (backpressure); the write event resumes.
+                guard reading, !isClosed, !writeArmed, let ssl = tls else { return }
                 // Nothing buffered in OpenSSL: the socket's readiness says if more came.
                 if SSL_has_pending(ssl) == 0 && Int(count) < buffer.count { return }
                 continue
@@ -288,6 +323,7 @@ public final class Channel {
             let start = outputStart
             if let ssl = tls {
                 ERR_clear_error()
+                errno = 0
                 let written = output.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + start, Int32(min(remaining, Int(Int32.max)))) }
                 if written > 0 {
                     outputStart += Int(written)
@@ -341,6 +377,7 @@ public final class Channel {
             onEvent?(.closedByPeer)
             return
         }
+        fatalTLSError = true
         if !reasons.isEmpty {
             onEvent?(.failed(reasons.joined(separator: "; ")))
         } else if code == SSL_ERROR_SYSCALL, savedErrno != 0 {

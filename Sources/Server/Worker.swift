@@ -78,6 +78,8 @@ final class Worker {
             connections[id] = connection
             connection.start()
         } catch {
+            // Neither the connection nor its channel took the socket.
+            Glibc.close(fd)
             logger.error("cannot set up connection", metadata: ["client": "\(client)", "error": "\(error)"])
             runtime.limiter.release(client)
         }

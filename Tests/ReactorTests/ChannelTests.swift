@@ -161,4 +161,44 @@ final class ChannelTests: XCTestCase {
         run(loop2)
         XCTAssertEqual(events2, [.closedByPeer])
     }
+
+    func testReadingPausesWhileOutputWaitsForTheClient() throws {
+        let loop = try EventLoop()
+        let payload = [UInt8](repeating: 0x61, count: 24 << 20)
+        var pendingAtReads: [Int] = []
+        var drained = 0
+        let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
+            let accepted = try! Channel(loop: loop, fd: fd)
+            accepted.onRead = { bytes in
+                pendingAtReads.append(accepted.pendingOutput)
+                if String(decoding: bytes, as: UTF8.self).contains("MORE") {
+                    accepted.close()
+                    loop.breakLoop()
+                } else {
+                    accepted.write(payload)
+                }
+            }
+            accepted.onDrained = { drained += 1 }
+        }
+        let fd = connect(port: listener.port)
+        let result = ClientResult()
+        Thread.detachNewThread {
+            Self.send(fd, "HELLO\r\n")
+            // The server is now writing 24 MiB that the socket cannot hold: send more
+            // while that output waits, then read everything.
+            var first = [UInt8](repeating: 0, count: 1)
+            _ = first.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 1, 0) }
+            Self.send(fd, "MORE\r\n")
+            let rest = Self.readAll(fd)
+            result.received.withLock { $0 = first + rest }
+            Glibc.close(fd)
+            result.done.signal()
+        }
+        run(loop)
+        XCTAssertEqual(result.done.wait(timeout: .now() + 20), .success)
+        XCTAssertEqual(pendingAtReads.count, 2)
+        XCTAssertEqual(pendingAtReads.last, 0, "MORE is read only once the blocked output has left")
+        XCTAssertEqual(drained, 1)
+        XCTAssertEqual(result.received.withLock { $0.count }, payload.count)
+    }
 }
