@@ -1,4 +1,5 @@
 import Foundation
+internal import COpenSSL
 import Logging
 import Reactor
 import Synchronization
@@ -29,6 +30,11 @@ public final class MailEdgeServer: Sendable {
                 } catch {
                     handle.ready(.failure(StartupError(message: "\(error)")))
                 }
+                // Free this thread's OpenSSL state now, on this thread: left to the
+                // thread-exit destructor it can race the main thread's exit-time
+                // OPENSSL_cleanup once `finished` lets the process end (a rare
+                // SIGSEGV after SIGTERM).
+                OPENSSL_thread_stop()
                 handle.finished.signal()
             }
             thread.name = "mailedge-worker-\(index)"
