@@ -50,8 +50,6 @@ public final class Channel {
     /// The client closed (EOF or close_notify): no close_notify is sent back.
     private var peerClosed = false
 
-    public var isTLS: Bool { tls != nil }
-
     /// Bytes asked of one read(2) / SSL_read.
     static let readSize = 16_384
 

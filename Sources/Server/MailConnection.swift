@@ -255,16 +255,15 @@ final class MailConnection {
         }
         // One info line per connection (HAProxy's model): why and when it ended,
         // and what TLS it had, read from the SSL before the channel frees it.
+        var closeLine: Logger.Metadata?
         if baseLogger.logLevel <= .info {
-            var metadata = Logger.Metadata(minimumCapacity: 6)
-            if tlsEstablished, let ssl = channel.ssl { metadata = handshakeMetadata(ssl) }
+            var metadata = (tlsEstablished ? channel.ssl.map(handshakeMetadata) : nil) ?? Logger.Metadata(minimumCapacity: 6)
             metadata["reason"] = .string(closeReason)
             metadata["duration_ms"] = .string(String(Int(Date().timeIntervalSince(started) * 1000)))
-            channel.close()
-            logger.log(.info, "connection closed", metadata)
-        } else {
-            channel.close()
+            closeLine = metadata
         }
+        channel.close()
+        if let closeLine { logger.log(.info, "connection closed", closeLine) }
         worker.connectionEnded(self)
     }
 }
@@ -278,15 +277,23 @@ struct ConnectionLog {
     let id: UInt64
 
     var metadata: Logger.Metadata {
-        ["connector": .string(connector), "client": .string(client), "conn": .string(String(id, radix: 16))]
+        var metadata = Logger.Metadata(minimumCapacity: 3)
+        add(to: &metadata)
+        return metadata
+    }
+
+    /// The connection's keys, added into an event's metadata in place (no second
+    /// dictionary and merge per line).
+    private func add(to metadata: inout Logger.Metadata) {
+        metadata["connector"] = .string(connector)
+        metadata["client"] = .string(client)
+        metadata["conn"] = .string(String(id, radix: 16))
     }
 
     func log(_ level: Logger.Level, _ message: String, _ extra: Logger.Metadata = [:]) {
         guard base.logLevel <= level else { return }
         var all = extra
-        all["connector"] = .string(connector)
-        all["client"] = .string(client)
-        all["conn"] = .string(String(id, radix: 16))
+        add(to: &all)
         base.log(level: level, "\(message)", metadata: all)
     }
 
