@@ -29,32 +29,140 @@ public struct MailEdgeLogHandler: LogHandler {
         for (key, value) in metadata where event.metadata?[key] == nil { pairs.append((key, value)) }
         if let extra = event.metadata { for (key, value) in extra { pairs.append((key, value)) } }
         pairs.sort { $0.key < $1.key }
-        // Bytes, not String appends: a connection's line has ~60 pieces, and
-        // String.append cost ~350 instructions each (callgrind).
-        var line: [UInt8] = []
-        line.reserveCapacity(512)
-        line.append(contentsOf: Self.timestamp().utf8)
-        line.append(0x20)
-        line.append(contentsOf: event.level.rawValue.utf8)
-        line.append(0x20)
-        line.append(contentsOf: label.utf8)
-        line.append(0x3A)
+        var line = Line(level: event.level, label: label)
         for (key, value) in pairs {
-            line.append(0x20)
-            line.append(contentsOf: key.utf8)
-            line.append(0x3D)
             if case .string(let string) = value {
-                line.append(contentsOf: string.utf8)
+                line.append(key, string)
             } else {
-                line.append(contentsOf: Self.text(value).utf8)
+                line.append(key, Self.text(value))
             }
         }
-        line.append(contentsOf: " [".utf8)
-        line.append(contentsOf: event.source.utf8)
-        line.append(contentsOf: "] ".utf8)
-        line.append(contentsOf: event.message.description.utf8)
-        line.append(0x0A)
-        line.withUnsafeBytes { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+        line.write(source: event.source, message: event.message.description)
+    }
+
+    /// What the fast path needs to write lines in this handler's format itself: the
+    /// label, level and handler metadata, sorted. Nil when `logger` does not log
+    /// through a MailEdgeLogHandler (then the caller goes through `Logger`).
+    struct LineFormat {
+        let label: String
+        let level: Logger.Level
+        let context: [(key: [UInt8], value: String)]
+
+        init?(_ logger: Logger) {
+            guard let handler = logger.handler as? MailEdgeLogHandler else { return nil }
+            label = handler.label
+            level = handler.logLevel
+            context = handler.metadata.sorted { $0.key < $1.key }.map { (Array($0.key.utf8), MailEdgeLogHandler.text($0.value)) }
+        }
+
+        func line(_ level: Logger.Level) -> Line { Line(level: level, label: label, context: context) }
+    }
+
+    /// A line in this handler's format, built as bytes, not String appends: a
+    /// connection's line has ~60 pieces, and String.append cost ~350 instructions
+    /// each (callgrind).
+    struct Line {
+        private var bytes: [UInt8] = []
+        /// Handler metadata still to be merged in, sorted by key (fast path only).
+        private var context: ArraySlice<(key: [UInt8], value: String)>
+
+        init(level: Logger.Level, label: String, context: [(key: [UInt8], value: String)] = []) {
+            self.context = context[...]
+            bytes.reserveCapacity(512)
+            bytes.append(contentsOf: MailEdgeLogHandler.timestamp().utf8)
+            bytes.append(0x20)
+            bytes.append(contentsOf: level.rawValue.utf8)
+            bytes.append(0x20)
+            bytes.append(contentsOf: label.utf8)
+            bytes.append(0x3A)
+        }
+
+        mutating func append(_ key: String, _ value: String) {
+            bytes.append(0x20)
+            bytes.append(contentsOf: key.utf8)
+            bytes.append(0x3D)
+            bytes.append(contentsOf: value.utf8)
+        }
+
+        mutating func append(_ key: StaticString, _ value: String) {
+            beginField(key)
+            bytes.append(contentsOf: value.utf8)
+        }
+
+        mutating func append(_ key: StaticString, cString value: UnsafePointer<CChar>) {
+            beginField(key)
+            value.withMemoryRebound(to: UInt8.self, capacity: strlen(value)) { start in
+                bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: strlen(value)))
+            }
+        }
+
+        mutating func append(_ key: StaticString, decimal value: Int) {
+            beginField(key)
+            if value < 0 { bytes.append(0x2D) }
+            appendDigits(of: value.magnitude, radix: 10)
+        }
+
+        mutating func append(_ key: StaticString, hex value: UInt64) {
+            beginField(key)
+            appendDigits(of: UInt(value), radix: 16)
+        }
+
+        /// Fields must come in ascending key order; handler metadata whose key sorts
+        /// first goes before, and a field overrides handler metadata of its name.
+        private mutating func beginField(_ key: StaticString) {
+            key.withUTF8Buffer { key in
+                while let (contextKey, value) = context.first, !key.lexicographicallyPrecedes(contextKey) {
+                    context.removeFirst()
+                    if key.elementsEqual(contextKey) { continue }
+                    bytes.append(0x20)
+                    bytes.append(contentsOf: contextKey)
+                    bytes.append(0x3D)
+                    bytes.append(contentsOf: value.utf8)
+                }
+                bytes.append(0x20)
+                bytes.append(contentsOf: key)
+            }
+            bytes.append(0x3D)
+        }
+
+        private mutating func appendDigits(of value: UInt, radix: UInt) {
+            let count = digitCount(of: value, radix: radix)
+            let end = bytes.count + count
+            bytes.append(contentsOf: repeatElement(0x30, count: count))
+            var rest = value
+            var index = end
+            while rest > 0 {
+                index -= 1
+                let digit = UInt8(rest % radix)
+                bytes[index] = digit < 10 ? 0x30 + digit : 0x57 + digit
+                rest /= radix
+            }
+        }
+
+        private func digitCount(of value: UInt, radix: UInt) -> Int {
+            var count = 1
+            var rest = value / radix
+            while rest > 0 { count += 1; rest /= radix }
+            return count
+        }
+
+        /// Ends the line and writes it with one write(2), so lines from different
+        /// worker threads never interleave.
+        mutating func write(source: String, message: String) {
+            for (key, value) in context {
+                bytes.append(0x20)
+                bytes.append(contentsOf: key)
+                bytes.append(0x3D)
+                bytes.append(contentsOf: value.utf8)
+            }
+            context = []
+            bytes.append(contentsOf: " [".utf8)
+            bytes.append(contentsOf: source.utf8)
+            bytes.append(contentsOf: "] ".utf8)
+            bytes.append(contentsOf: message.utf8)
+            bytes.append(0x0A)
+            bytes.withUnsafeBytes { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+        }
     }
 
     static func text(_ value: Logger.Metadata.Value) -> String {

@@ -25,6 +25,8 @@ final class Worker {
     let runtime: ServerRuntime
     let loop: EventLoop
     var logger: Logger
+    /// The connection close line's fast path (nil under another log handler).
+    private(set) var lineFormat: MailEdgeLogHandler.LineFormat?
     private var listeners: [Listener] = []
     private var connections: [UInt64: MailConnection] = [:]
     private var nextID: UInt64 = 0
@@ -37,6 +39,7 @@ final class Worker {
         self.loop = try EventLoop()
         self.logger = runtime.logger
         logger[metadataKey: "worker"] = "\(index)"
+        lineFormat = MailEdgeLogHandler.LineFormat(logger)
         mailbox = Mailbox(loop: loop) { [unowned self] messages in
             for message in messages { self.handle(message) }
         }

@@ -196,3 +196,61 @@ def test_probe_is_a_close_and_plaintext_on_implicit_port_is_a_tls_failure(server
     assert not any("unexpected eof" in line for line in lines)
     probe = [line for line in lines if "reason=client closed during TLS handshake" in line]
     assert probe and all(" info " in line for line in probe)
+
+
+CLOSE_KEYS = ("certificate", "certificate_reason", "cipher", "client", "conn", "connector", "duration_ms",
+              "reason", "resumed", "sni", "tls_version", "worker")
+
+
+def line_fields(line):
+    """key=value pairs of a log line (values may hold spaces; keys are the known ones)."""
+    import re
+    body = line.split(": ", 1)[1].rsplit(" [", 1)[0]
+    parts = re.split(r"(?:^| )(" + "|".join(CLOSE_KEYS) + ")=", body)
+    assert parts[0] == "", line
+    return list(zip(parts[1::2], parts[2::2]))
+
+
+def test_close_line_carries_the_handshake_facts_in_key_order(make_server):
+    """The one "connection closed" line is written by a fast path of its own; it must
+    say what the handshake line (written through swift-log) says, in the same format:
+    keys sorted, the worker's key merged in, plus why and after how long it closed."""
+    import socket
+    import ssl
+    server = make_server(serve_args=["--log-level", "debug"])
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", server.smtps), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="mx1.contoso.test") as tls:
+            assert tls.recv(1024).startswith(b"220 ")
+            tls.sendall(b"QUIT\r\n")
+            assert tls.recv(1024).startswith(b"221 ")
+    with socket.create_connection(("127.0.0.1", server.smtp), timeout=10) as plain:
+        assert plain.recv(1024).startswith(b"220 ")
+        plain.sendall(b"QUIT\r\n")
+        assert plain.recv(1024).startswith(b"221 ")
+
+    def closed(connector):
+        return [line for line in server.log_text().splitlines()
+                if line.endswith("] connection closed") and f"connector={connector} " in line
+                and "reason=client quit" in line]
+    wait_for(lambda: closed("Client Frontend SMTPS") and closed("Default Frontend"), what="both close lines")
+
+    close = dict(line_fields(closed("Client Frontend SMTPS")[0]))
+    keys = [key for key, _ in line_fields(closed("Client Frontend SMTPS")[0])]
+    assert keys == sorted(keys) == sorted(CLOSE_KEYS), keys
+    handshake_lines = [line for line in server.log_text().splitlines()
+                       if line.endswith("] TLS handshake completed") and f"conn={close['conn']} " in line]
+    assert len(handshake_lines) == 1, handshake_lines
+    handshake = line_fields(handshake_lines[0])
+    assert [key for key, _ in handshake] == sorted(set(CLOSE_KEYS) - {"duration_ms", "reason"})
+    for key, value in handshake:
+        assert close[key] == value, (key, close[key], value)
+    assert close["sni"] == "mx1.contoso.test" and close["resumed"] == "false"
+    assert close["tls_version"] == "TLSv1.2" and close["cipher"].startswith("ECDHE-")
+    assert close["duration_ms"].isdigit() and close["client"] == "127.0.0.1"
+    assert " info mailedge: " in closed("Client Frontend SMTPS")[0]
+
+    plain_fields = line_fields(closed("Default Frontend")[0])
+    assert [key for key, _ in plain_fields] == ["client", "conn", "connector", "duration_ms", "reason", "worker"]
+    assert int(dict(plain_fields)["conn"], 16) > 0
