@@ -11,6 +11,10 @@ private let threadingEnabled: Bool = evthread_use_pthreads() == 0
 public final class EventLoop {
     let base: OpaquePointer
     private var wakers: [LoopWaker] = []
+    /// Every channel of this loop reads into this one buffer (a 16 KiB allocation
+    /// per read cost ~2 K instructions); readers copy out what they got before
+    /// calling anyone, so a nested read cannot overwrite bytes still in use.
+    let readBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Channel.readSize)
 
     public init() throws {
         precondition(threadingEnabled, "evthread_use_pthreads failed")
@@ -21,6 +25,7 @@ public final class EventLoop {
     deinit {
         for waker in wakers { waker.free() }
         event_base_free(base)
+        readBuffer.deallocate()
     }
 
     /// Runs until a waker's handler calls `breakLoop()`.
@@ -47,12 +52,9 @@ public final class EventLoop {
         return timer
     }
 
-    /// Runs `handler` on the next loop turn; used to free objects outside the
-    /// callbacks of the objects themselves.
-    public func runSoon(_ handler: @escaping () -> Void) {
-        let box = Unmanaged.passRetained(CallbackBox(handler))
-        var zero = timeval(tv_sec: 0, tv_usec: 0)
-        event_base_once(base, -1, Int16(EV_TIMEOUT), deferredCallback, box.toOpaque(), &zero)
+    /// A timer that waits until armed.
+    public func makeTimer(_ handler: @escaping () -> Void) -> LoopTimer {
+        LoopTimer(base: base, handler: handler)
     }
 
     package func withUnsafeEventBasePointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R { try body(base) }
@@ -62,13 +64,6 @@ public final class EventLoop {
 final class CallbackBox {
     let handler: () -> Void
     init(_ handler: @escaping () -> Void) { self.handler = handler }
-}
-
-/// Retain policy: `defer` passes a retained box; released here, exactly once.
-private func deferredCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
-    guard let arg else { return }
-    let box = Unmanaged<CallbackBox>.fromOpaque(arg).takeRetainedValue()
-    box.handler()
 }
 
 /// Wakes a loop from any thread. `event_active` is thread-safe once

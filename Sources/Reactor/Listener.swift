@@ -89,18 +89,21 @@ private func acceptCallback(_ listener: OpaquePointer?, _ fd: Int32, _ address: 
 
 /// Numeric text of a peer address: "127.0.0.1" or "::1".
 func describeAddress(_ address: UnsafeMutablePointer<sockaddr>) -> String {
-    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-    switch Int32(address.pointee.sa_family) {
-    case AF_INET:
-        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-            _ = inet_ntop(AF_INET, &sin.pointee.sin_addr, &buffer, socklen_t(buffer.count))
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buffer in
+        let size = socklen_t(buffer.count)
+        let text: UnsafePointer<CChar>?
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            text = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                inet_ntop(AF_INET, &sin.pointee.sin_addr, buffer.baseAddress, size)
+            }
+        case AF_INET6:
+            text = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                inet_ntop(AF_INET6, &sin6.pointee.sin6_addr, buffer.baseAddress, size)
+            }
+        default:
+            text = nil
         }
-    case AF_INET6:
-        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-            _ = inet_ntop(AF_INET6, &sin6.pointee.sin6_addr, &buffer, socklen_t(buffer.count))
-        }
-    default:
-        return "unknown"
+        return text.map { String(cString: $0) } ?? "unknown"
     }
-    return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -29,6 +29,10 @@ final class Worker {
     private(set) var lineFormat: MailEdgeLogHandler.LineFormat?
     private var listeners: [Listener] = []
     private var connections: [UInt64: MailConnection] = [:]
+    /// Connections that ended during this loop turn, released on the next one (never
+    /// while their channel is inside its own callback); one timer for all of them.
+    private var endedConnections: [MailConnection] = []
+    private var reaper: LoopTimer?
     private var nextID: UInt64 = 0
     private(set) var mailbox: Mailbox<Message>!
 
@@ -40,6 +44,7 @@ final class Worker {
         self.logger = runtime.logger
         logger[metadataKey: "worker"] = "\(index)"
         lineFormat = MailEdgeLogHandler.LineFormat(logger)
+        reaper = loop.makeTimer { [unowned self] in self.endedConnections.removeAll(keepingCapacity: true) }
         mailbox = Mailbox(loop: loop) { [unowned self] messages in
             for message in messages { self.handle(message) }
         }
@@ -58,6 +63,8 @@ final class Worker {
         // Connections are freed here, on their own thread, after the loop stopped.
         for connection in connections.values { connection.abort() }
         connections.removeAll()
+        endedConnections.removeAll()
+        reaper = nil
         listeners.removeAll()
     }
 
@@ -91,10 +98,10 @@ final class Worker {
     /// Called from inside the connection's own callbacks: the last reference is
     /// dropped on the next loop turn, never while its channel is mid-callback.
     func connectionEnded(_ connection: MailConnection) {
-        guard connections[connection.id] != nil else { return }
+        guard let ended = connections.removeValue(forKey: connection.id) else { return }
         runtime.limiter.release(connection.client)
-        let id = connection.id
-        loop.runSoon { [unowned self] in _ = self.connections.removeValue(forKey: id) }
+        if endedConnections.isEmpty { reaper?.arm(0) }
+        endedConnections.append(ended)
     }
 
     var openConnections: Int { connections.count }
