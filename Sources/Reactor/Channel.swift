@@ -124,6 +124,14 @@ public final class Channel {
         event_add(readEvent, nil)
     }
 
+    /// Implicit TLS on a deferred-accept socket: the ClientHello is normally already
+    /// there, so the handshake starts now instead of after a loop turn (if it is
+    /// not, OpenSSL's read finds EAGAIN and the read event takes over).
+    public func startHandshakeNow() {
+        guard handshaking, !isClosed else { return }
+        continueHandshake()
+    }
+
     /// Stops reading: bytes that arrive now stay in the socket, unread as plaintext.
     /// The read event stays registered (STARTTLS reads again right after its
     /// go-ahead: two epoll_ctl calls saved); it is removed only if bytes do arrive

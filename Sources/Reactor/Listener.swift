@@ -9,12 +9,19 @@ public final class Listener {
     private let box: AcceptBox
     public let address: String
 
-    /// `host` is a numeric IPv4 or IPv6 address.
-    public init(loop: EventLoop, host: String, port: UInt16, onAccept: @escaping (Int32, String) -> Void) throws {
+    /// `host` is a numeric IPv4 or IPv6 address. `clientSpeaksFirst` (implicit TLS:
+    /// the ClientHello comes first) sets TCP_DEFER_ACCEPT: the kernel hands the
+    /// connection over once its first bytes are there, so the handshake can start
+    /// at accept without a wait for readiness. A client silent for a second is still
+    /// accepted (Linux >= 2.6.32) and meets the handshake timeout; a probe's FIN is
+    /// accepted at once. Never for STARTTLS ports: SMTP, IMAP and POP3 are
+    /// server-speaks-first.
+    public init(loop: EventLoop, host: String, port: UInt16, clientSpeaksFirst: Bool = false,
+                onAccept: @escaping (Int32, String) -> Void) throws {
         box = AcceptBox(onAccept)
         address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        // No LEV_OPT_DEFERRED_ACCEPT: SMTP, IMAP and POP3 are server-speaks-first.
         var flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT
+        if clientSpeaksFirst { flags |= LEV_OPT_DEFERRED_ACCEPT }
         let context = Unmanaged.passUnretained(box).toOpaque()
         if host.contains(":") {
             flags |= LEV_OPT_BIND_IPV6ONLY

@@ -63,7 +63,7 @@ final class MailConnection {
             self.timedOut()
         }
         logger.log(.debug, "connection opened")
-        if phase == .open { perform(session.start()) }
+        if phase == .open { perform(session.start()) } else { channel.startHandshakeNow() }
     }
 
     private func received(_ bytes: [UInt8]) {
@@ -256,9 +256,12 @@ final class MailConnection {
         // One info line per connection (HAProxy's model): why and when it ended,
         // and what TLS it had, read from the SSL before the channel frees it.
         if let format = worker.lineFormat {
-            var line = format.level <= .info ? closeLine(format) : nil
+            if format.level <= .info {
+                var line = closeLine(format)
+                line.end(source: "Server", message: "connection closed")
+                worker.closeLines.add(line.text)
+            }
             channel.close()
-            line?.write(source: "Server", message: "connection closed")
         } else {
             var closeLine: Logger.Metadata?
             if baseLogger.logLevel <= .info {

@@ -149,6 +149,13 @@ public struct MailEdgeLogHandler: LogHandler {
         /// Ends the line and writes it with one write(2), so lines from different
         /// worker threads never interleave.
         mutating func write(source: String, message: String) {
+            end(source: source, message: message)
+            MailEdgeLogHandler.writeOut(bytes)
+        }
+
+        /// Ends the line (the handler metadata not yet merged, the source, the
+        /// message and the newline); `bytes` is then the whole line.
+        mutating func end(source: String, message: String) {
             for (key, value) in context {
                 bytes.append(0x20)
                 bytes.append(contentsOf: key)
@@ -161,7 +168,26 @@ public struct MailEdgeLogHandler: LogHandler {
             bytes.append(contentsOf: "] ".utf8)
             bytes.append(contentsOf: message.utf8)
             bytes.append(0x0A)
-            bytes.withUnsafeBytes { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+        }
+
+        var text: [UInt8] { bytes }
+    }
+
+    /// Whole lines to standard error: one write(2) for a line or a batch of lines,
+    /// continued if the kernel takes only part (a pipe to journald may).
+    static func writeOut(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return   // nowhere to log to: the lines are dropped, serving goes on
+                }
+            }
         }
     }
 

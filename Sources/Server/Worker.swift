@@ -27,6 +27,8 @@ final class Worker {
     var logger: Logger
     /// The connection close line's fast path (nil under another log handler).
     private(set) var lineFormat: MailEdgeLogHandler.LineFormat?
+    /// Close lines written once per loop turn.
+    private(set) var closeLines: LineBatch!
     private var listeners: [Listener] = []
     private var connections: [UInt64: MailConnection] = [:]
     /// Connections that ended during this loop turn, released on the next one (never
@@ -44,13 +46,15 @@ final class Worker {
         self.logger = runtime.logger
         logger[metadataKey: "worker"] = "\(index)"
         lineFormat = MailEdgeLogHandler.LineFormat(logger)
+        closeLines = LineBatch(loop: loop)
         reaper = loop.makeTimer { [unowned self] in self.endedConnections.removeAll(keepingCapacity: true) }
         mailbox = Mailbox(loop: loop) { [unowned self] messages in
             for message in messages { self.handle(message) }
         }
         for connector in runtime.connectors {
             for address in connector.config.bind {
-                let listener = try Listener(loop: loop, host: address.host, port: address.port) { [unowned self] fd, client in
+                let listener = try Listener(loop: loop, host: address.host, port: address.port,
+                                            clientSpeaksFirst: connector.isImplicitTLS) { [unowned self] fd, client in
                     self.accept(fd: fd, client: client, connector: connector)
                 }
                 listeners.append(listener)
@@ -65,6 +69,7 @@ final class Worker {
         connections.removeAll()
         endedConnections.removeAll()
         reaper = nil
+        closeLines.flush()
         listeners.removeAll()
     }
 
