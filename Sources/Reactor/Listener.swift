@@ -56,6 +56,9 @@ public final class Listener {
         setsockopt(evconnlistener_get_fd(listener), Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// The listening socket (-1 once closed), for socket options.
+    var socketDescriptor: Int32 { listener.map { evconnlistener_get_fd($0) } ?? -1 }
+
     /// The bound port (the kernel's choice when created with port 0).
     public var port: UInt16 {
         guard let listener else { return 0 }

@@ -101,6 +101,33 @@ final class ChannelTests: XCTestCase {
         XCTAssertTrue(channel?.isClosed ?? false)
     }
 
+    func testOnlyClientSpeaksFirstListenersDeferAccept_TheFirstBytesAreThereAtAccept() throws {
+        let loop = try EventLoop()
+        var peeked = -2
+        var acceptedFD: Int32 = -1
+        let deferred = try Listener(loop: loop, host: "127.0.0.1", port: 0, clientSpeaksFirst: true) { fd, _ in
+            var byte: UInt8 = 0
+            peeked = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            acceptedFD = fd
+            loop.breakLoop()
+        }
+        let serverFirst = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in Glibc.close(fd) }
+        func deferAccept(_ socket: Int32) -> Int32 {
+            var value: Int32 = -1
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(socket, Int32(IPPROTO_TCP), TCP_DEFER_ACCEPT, &value, &length)
+            return value
+        }
+        XCTAssertGreaterThan(deferAccept(deferred.socketDescriptor), 0, "implicit TLS: TCP_DEFER_ACCEPT")
+        XCTAssertEqual(deferAccept(serverFirst.socketDescriptor), 0, "server-speaks-first ports never defer")
+        let fd = connect(port: deferred.port)
+        Self.send(fd, "HELLO")
+        run(loop)
+        XCTAssertEqual(peeked, 1, "the client's first bytes were already there when the connection was accepted")
+        Glibc.close(acceptedFD)
+        Glibc.close(fd)
+    }
+
     func testPeerCloseIsReportedAndBytesAfterStopReadingStayInTheSocket() throws {
         let loop = try EventLoop()
         var channel: Channel?
