@@ -15,7 +15,7 @@ final class MailConnection {
     let connector: ReceiveConnector
     private unowned let worker: Worker
     private let channel: Channel
-    private var session: any SessionAdapter
+    private let session: any SessionAdapter
     private var phase: Phase
     private var timer: LoopTimer?
     private var watcher: LoopTimer?

@@ -94,7 +94,7 @@ final class LockHolding: Sendable {
 /// IMAP or POP3 plus the Maildir store for the authenticated user. POP3's INBOX
 /// lock is released if the connection drops (only if it was granted: another
 /// session may hold it).
-struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
+final class MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
     var session: Session
     let access: MailboxAccess
     /// Autologout limits: between commands, and while IMAP IDLE runs.
@@ -114,14 +114,14 @@ struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
     var isTLSActive: Bool { session.isTLSActive }
     var idleLimit: Double { idling ? limits.idling : limits.idle }
 
-    mutating func start() -> [ConnectionAction] {
+    func start() -> [ConnectionAction] {
         started = true
         return map(session.start())
     }
 
-    mutating func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receiveBytes(bytes)) }
+    func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receiveBytes(bytes)) }
 
-    mutating func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
+    func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
         if !started {
             // Implicit TLS: the session begins only now.
             started = true
@@ -132,7 +132,7 @@ struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
         return map(session.tlsEstablished(facts))
     }
 
-    mutating func complete(_ completion: Worker.Completion) -> [ConnectionAction] {
+    func complete(_ completion: Worker.Completion) -> [ConnectionAction] {
         switch completion {
         case .authenticated(let ok):
             if ok { user = pendingUser }
@@ -146,12 +146,12 @@ struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
         }
     }
 
-    mutating func idleTimeout() -> [ConnectionAction] { map(session.idleTimeout()) }
-    mutating func shutdown() -> [ConnectionAction] { map(session.shutdown()) }
+    func idleTimeout() -> [ConnectionAction] { map(session.idleTimeout()) }
+    func shutdown() -> [ConnectionAction] { map(session.shutdown()) }
 
-    mutating func refresh() -> [ConnectionAction] { map(session.refresh()) }
+    func refresh() -> [ConnectionAction] { map(session.refresh()) }
 
-    mutating func dropped() -> [ConnectionAction] {
+    func dropped() -> [ConnectionAction] {
         // A dropped connection deletes nothing; it only gives a POP3 maildrop back.
         guard let user else { return [] }
         self.user = nil
@@ -163,7 +163,7 @@ struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
         }]
     }
 
-    private mutating func map(_ actions: [Session.Action]) -> [ConnectionAction] {
+    private func map(_ actions: [Session.Action]) -> [ConnectionAction] {
         var result: [ConnectionAction] = []
         for action in actions {
             switch Session.meaning(of: action) {
@@ -208,7 +208,7 @@ struct MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapter {
 }
 
 extension MailboxSessionAdapter where Session == IMAPSession {
-    init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
+    convenience init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
         let session = IMAPSession(policy: IMAPPolicy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
                                                      allowPlaintextAuth: connector.config.allowPlaintextAuth,
                                                      maxLiteralSize: connector.limits.maxMessageSize),
@@ -219,7 +219,7 @@ extension MailboxSessionAdapter where Session == IMAPSession {
 }
 
 extension MailboxSessionAdapter where Session == POP3Session {
-    init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
+    convenience init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
         let session = POP3Session(policy: POP3Policy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
                                                      allowPlaintextAuth: connector.config.allowPlaintextAuth),
                                   clientAddress: client, tls: nil, clock: { Date() })

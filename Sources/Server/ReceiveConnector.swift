@@ -3,10 +3,12 @@ import MailProtocols
 import TLS
 
 /// One configured receive connector, ready to serve: its settings, the SMTP policy
-/// derived from them and its TLS context. Immutable and shared by all workers.
-public struct ReceiveConnector: Sendable {
+/// derived from them and its TLS context. Immutable and shared by all workers; a
+/// class, so a connection holds a reference, not a copy (the struct's copy took a
+/// retain per string and array in it, on every accept).
+public final class ReceiveConnector: Sendable {
     public let config: ConnectorConfig
-    public private(set) var policy: SMTPPolicy
+    public let policy: SMTPPolicy
     public let tls: ServerTLSContext?
     public let limits: Limits
 
@@ -20,7 +22,7 @@ public struct ReceiveConnector: Sendable {
         case .starttls: mode = .starttls
         case .implicit: mode = .implicit
         }
-        policy = SMTPPolicy(fqdn: config.fqdn,
+        var policy = SMTPPolicy(fqdn: config.fqdn,
                             role: config.protocol == .submission ? .submission : .inbound,
                             tlsMode: tls == nil ? .none : mode,
                             requireTLS: config.requireTLS,
@@ -29,6 +31,7 @@ public struct ReceiveConnector: Sendable {
                             maxLineLength: limits.maxLineLength,
                             maxRecipients: limits.maxRecipients)
         policy.domainSecurity = DomainSecurityPolicy(secureDomains: secureDomains, connectorEnabled: config.domainSecure)
+        self.policy = policy
     }
 
     public var name: String { config.name }

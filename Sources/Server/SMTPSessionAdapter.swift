@@ -4,7 +4,7 @@ import MailProtocols
 
 /// SMTP: `SMTPSession` plus the embedded store's delivery, password and
 /// recipient checks (run on the work pool).
-struct SMTPSessionAdapter: SessionAdapter {
+final class SMTPSessionAdapter: SessionAdapter {
     var session: SMTPSession
     let delivery: MailDelivery
     let log: ConnectionLog
@@ -19,12 +19,12 @@ struct SMTPSessionAdapter: SessionAdapter {
 
     var isTLSActive: Bool { session.isTLSActive }
 
-    mutating func start() -> [ConnectionAction] {
+    func start() -> [ConnectionAction] {
         started = true
         return map(session.start())
     }
-    mutating func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receive(bytes)) }
-    mutating func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
+    func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receive(bytes)) }
+    func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
         // Implicit TLS: the session begins only now, knowing its TLS facts.
         if !session.isTLSActive && !started {
             _ = session.tlsEstablished(facts)
@@ -35,7 +35,7 @@ struct SMTPSessionAdapter: SessionAdapter {
     }
     private var started = false
 
-    mutating func complete(_ completion: Worker.Completion) -> [ConnectionAction] {
+    func complete(_ completion: Worker.Completion) -> [ConnectionAction] {
         switch completion {
         case .authenticated(let ok):
             return [.log(.info, ok ? "authentication succeeded" : "authentication failed", [:])]
@@ -49,10 +49,10 @@ struct SMTPSessionAdapter: SessionAdapter {
         }
     }
 
-    mutating func idleTimeout() -> [ConnectionAction] { map(session.idleTimeout()) }
-    mutating func shutdown() -> [ConnectionAction] { map(session.shutdown()) }
-    mutating func refresh() -> [ConnectionAction] { [] }
-    mutating func dropped() -> [ConnectionAction] { [] }
+    func idleTimeout() -> [ConnectionAction] { map(session.idleTimeout()) }
+    func shutdown() -> [ConnectionAction] { map(session.shutdown()) }
+    func refresh() -> [ConnectionAction] { [] }
+    func dropped() -> [ConnectionAction] { [] }
 
     private func map(_ actions: [SMTPAction]) -> [ConnectionAction] {
         actions.map { action -> ConnectionAction in

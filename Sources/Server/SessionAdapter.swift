@@ -17,18 +17,21 @@ enum ConnectionAction {
 }
 
 /// One protocol's session behind a uniform face, so `MailConnection` can drive
-/// SMTP, IMAP and POP3 alike. Owned by its connection; not Sendable.
-protocol SessionAdapter {
-    mutating func start() -> [ConnectionAction]
-    mutating func receive(_ bytes: [UInt8]) -> [ConnectionAction]
-    mutating func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction]
-    mutating func complete(_ completion: Worker.Completion) -> [ConnectionAction]
-    mutating func idleTimeout() -> [ConnectionAction]
-    mutating func shutdown() -> [ConnectionAction]
+/// SMTP, IMAP and POP3 alike. Owned by its connection; not Sendable. A class: the
+/// connection reaches it through an existential, and reading a property of an
+/// existential struct (`idleLimit`) copied the whole session with a retain per
+/// field, several times per connection.
+protocol SessionAdapter: AnyObject {
+    func start() -> [ConnectionAction]
+    func receive(_ bytes: [UInt8]) -> [ConnectionAction]
+    func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction]
+    func complete(_ completion: Worker.Completion) -> [ConnectionAction]
+    func idleTimeout() -> [ConnectionAction]
+    func shutdown() -> [ConnectionAction]
     /// New mail may have arrived (IMAP IDLE poll).
-    mutating func refresh() -> [ConnectionAction]
+    func refresh() -> [ConnectionAction]
     /// The connection is gone without a clean end: release what the session holds.
-    mutating func dropped() -> [ConnectionAction]
+    func dropped() -> [ConnectionAction]
     var isTLSActive: Bool { get }
     /// Idle timeout now: IMAP allows 30 minutes while IDLE (RFC 3501).
     var idleLimit: Double { get }

@@ -28,6 +28,9 @@ public final class CertificateSelector: Sendable {
 
     /// Every certificate a choice can name, in a fixed order.
     public let certificates: [StoredCertificate]
+    /// Their thumbprints, same order: the per-handshake lookups copy one of these,
+    /// not a whole StoredCertificate.
+    public let thumbprints: [Thumbprint]
     private let resolver: CertificateResolver
     private let template: CertificateResolver.Request
     private let byName: [String: Entry]
@@ -41,6 +44,7 @@ public final class CertificateSelector: Sendable {
         self.template = template
         let usable = resolver.records.filter { $0.services.contains(template.service) && $0.hasPrivateKey }
         certificates = usable.map(\.certificate)
+        thumbprints = certificates.map(\.thumbprint)
         var indexByThumbprint: [Thumbprint: Int] = [:]
         for (index, record) in usable.enumerated() where indexByThumbprint[record.thumbprint] == nil {
             indexByThumbprint[record.thumbprint] = index

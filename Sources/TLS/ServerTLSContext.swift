@@ -88,10 +88,10 @@ public final class ServerTLSContext: @unchecked Sendable {
         let tag = Int(bitPattern: SSL_get_ex_data(ssl, handshakeChoiceIndex))
         if let selector, tag > 0, tag <= selector.choices.count {
             let choice = selector.choices[tag - 1]
-            return (selector.certificates[choice.index].thumbprint, choice.reason, choice.servedExpired)
+            return (selector.thumbprints[choice.index], choice.reason, choice.servedExpired)
         }
         if let selector, tag < 0, -tag <= selector.certificates.count {
-            return (selector.certificates[-tag - 1].thumbprint, "re-resolved at handshake time (validity changed since start-up)", false)
+            return (selector.thumbprints[-tag - 1], "re-resolved at handshake time (validity changed since start-up)", false)
         }
         return (certificate.thumbprint, "the connector's certificate", false)
     }
