@@ -223,7 +223,9 @@ def summarize(raw_path, outdir, columns, params_path):
     head.append("")
     head.append(f"Server CPU time (user+sys) per handshake in µs, median of {p.get('runs', '?')} run(s)"
                 + (" (min–max)" if p.get("runs", 1) > 1 else "")
-                + f"; {p.get('count', '?')} handshakes per run, concurrency {p.get('concurrency', '?')}, "
+                + f"; {p.get('count', '?')} handshakes per run"
+                + (f" ({p['resumed_count']} when resumed)" if p.get("resumed_count", p.get("count")) != p.get("count") else "")
+                + f", concurrency {p.get('concurrency', '?')}, "
                 f"warm-up {p.get('warmup', '?')}. One server worker pinned to CPU {p.get('server_cpu', 0)}, "
                 f"HandshakeBench on CPU {p.get('client_cpu', 1)}, loopback. TLS 1.2: "
                 f"{p.get('cipher12_rsa', '')} / {p.get('cipher12_ecdsa', '')}; TLS 1.3: {p.get('suite13', '')}; "
