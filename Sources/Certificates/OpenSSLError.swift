@@ -24,7 +24,13 @@ public struct OpenSSLError: Error, Sendable, CustomStringConvertible {
         return OpenSSLError(operation: operation, reasons: reasons)
     }
 
-    package static func clear() { ERR_clear_error() }
+    /// Empties this thread's error queue before an OpenSSL call whose errors are read.
+    /// Skipped when the queue is already empty (the usual case): ERR_clear_error walks
+    /// all 16 slots, ~800 instructions, and the TLS channel clears before every SSL
+    /// call, five times per connection.
+    package static func clear() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
 }
 
 /// Reads everything written to an OpenSSL memory BIO.

@@ -106,7 +106,7 @@ public final class Channel {
     private func startTLS(_ ssl: OpaquePointer) throws {
         guard SSL_set_fd(ssl, fd) == 1 else {
             SSL_free(ssl)
-            clearOpenSSLErrors()
+            OpenSSLError.clear()
             throw ReactorError(message: "SSL_set_fd failed")
         }
         SSL_set_accept_state(ssl)
@@ -176,7 +176,7 @@ public final class Channel {
             if !handshaking && !peerClosed && !fatalTLSError {
                 _ = SSL_shutdown(ssl)   // one non-blocking try at close_notify
             }
-            clearOpenSSLErrors()
+            OpenSSLError.clear()
             SSL_free(ssl)
             tls = nil
         }
@@ -241,7 +241,7 @@ public final class Channel {
 
     private func continueHandshake() {
         guard let ssl = tls else { return }
-        clearOpenSSLErrors()
+        OpenSSLError.clear()
         errno = 0
         let result = SSL_do_handshake(ssl)
         if result == 1 {
@@ -296,7 +296,7 @@ public final class Channel {
     private func receiveTLS(into buffer: UnsafeMutableBufferPointer<UInt8>) {
         guard let ssl = tls else { return }
         for _ in 0..<16 {
-            clearOpenSSLErrors()
+            OpenSSLError.clear()
             errno = 0
             let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
             if count > 0 {
@@ -332,7 +332,7 @@ public final class Channel {
             let remaining = output.count - outputStart
             let start = outputStart
             if let ssl = tls {
-                clearOpenSSLErrors()
+                OpenSSLError.clear()
                 errno = 0
                 let written = output.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + start, Int32(min(remaining, Int(Int32.max)))) }
                 if written > 0 {
@@ -396,13 +396,6 @@ public final class Channel {
             onEvent?(.failed("TLS error \(code)"))
         }
     }
-}
-
-/// ERR_clear_error before an SSL call whose error is read, skipped when the queue is
-/// already empty (the usual case): clearing walks all 16 slots, ~800 instructions,
-/// five times per connection.
-private func clearOpenSSLErrors() {
-    if ERR_peek_error() != 0 { ERR_clear_error() }
 }
 
 private func channelCallback(_ fd: Int32, _ what: Int16, _ context: UnsafeMutableRawPointer?) {

@@ -259,7 +259,7 @@ final class MailConnection {
             if format.level <= .info {
                 var line = closeLine(format)
                 line.end(source: "Server", message: "connection closed")
-                worker.closeLines.add(line.text)
+                worker.closeLines.add(line.bytes)
             }
             channel.close()
         } else {

@@ -62,7 +62,8 @@ public struct MailEdgeLogHandler: LogHandler {
     /// connection's line has ~60 pieces, and String.append cost ~350 instructions
     /// each (callgrind).
     struct Line {
-        private var bytes: [UInt8] = []
+        /// The line so far; after `end`, the whole line.
+        private(set) var bytes: [UInt8] = []
         /// Handler metadata still to be merged in, sorted by key (fast path only).
         private var context: ArraySlice<(key: [UInt8], value: String)>
 
@@ -78,10 +79,7 @@ public struct MailEdgeLogHandler: LogHandler {
         }
 
         mutating func append(_ key: String, _ value: String) {
-            bytes.append(0x20)
-            bytes.append(contentsOf: key.utf8)
-            bytes.append(0x3D)
-            bytes.append(contentsOf: value.utf8)
+            appendField(key.utf8, value)
         }
 
         mutating func append(_ key: StaticString, _ value: String) {
@@ -91,8 +89,9 @@ public struct MailEdgeLogHandler: LogHandler {
 
         mutating func append(_ key: StaticString, cString value: UnsafePointer<CChar>) {
             beginField(key)
-            value.withMemoryRebound(to: UInt8.self, capacity: strlen(value)) { start in
-                bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: strlen(value)))
+            let count = strlen(value)
+            value.withMemoryRebound(to: UInt8.self, capacity: count) { start in
+                bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
             }
         }
 
@@ -107,17 +106,21 @@ public struct MailEdgeLogHandler: LogHandler {
             appendDigits(of: UInt(value), radix: 16)
         }
 
+        /// ` key=value`, the one shape of every field.
+        private mutating func appendField(_ key: some Sequence<UInt8>, _ value: String) {
+            bytes.append(0x20)
+            bytes.append(contentsOf: key)
+            bytes.append(0x3D)
+            bytes.append(contentsOf: value.utf8)
+        }
+
         /// Fields must come in ascending key order; handler metadata whose key sorts
         /// first goes before, and a field overrides handler metadata of its name.
         private mutating func beginField(_ key: StaticString) {
             key.withUTF8Buffer { key in
                 while let (contextKey, value) = context.first, !key.lexicographicallyPrecedes(contextKey) {
                     context.removeFirst()
-                    if key.elementsEqual(contextKey) { continue }
-                    bytes.append(0x20)
-                    bytes.append(contentsOf: contextKey)
-                    bytes.append(0x3D)
-                    bytes.append(contentsOf: value.utf8)
+                    if !key.elementsEqual(contextKey) { appendField(contextKey, value) }
                 }
                 bytes.append(0x20)
                 bytes.append(contentsOf: key)
@@ -154,14 +157,9 @@ public struct MailEdgeLogHandler: LogHandler {
         }
 
         /// Ends the line (the handler metadata not yet merged, the source, the
-        /// message and the newline); `bytes` is then the whole line.
+        /// message and the newline).
         mutating func end(source: String, message: String) {
-            for (key, value) in context {
-                bytes.append(0x20)
-                bytes.append(contentsOf: key)
-                bytes.append(0x3D)
-                bytes.append(contentsOf: value.utf8)
-            }
+            for (key, value) in context { appendField(key, value) }
             context = []
             bytes.append(contentsOf: " [".utf8)
             bytes.append(contentsOf: source.utf8)
@@ -169,8 +167,6 @@ public struct MailEdgeLogHandler: LogHandler {
             bytes.append(contentsOf: message.utf8)
             bytes.append(0x0A)
         }
-
-        var text: [UInt8] { bytes }
     }
 
     /// Whole lines to standard error: one write(2) for a line or a batch of lines,

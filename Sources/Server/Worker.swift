@@ -24,11 +24,13 @@ final class Worker {
     let index: Int
     let runtime: ServerRuntime
     let loop: EventLoop
-    var logger: Logger
+    /// The runtime's logger with this worker's index; fixed at init (the close
+    /// line's fast path copies its handler metadata once).
+    let logger: Logger
     /// The connection close line's fast path (nil under another log handler).
-    private(set) var lineFormat: MailEdgeLogHandler.LineFormat?
+    let lineFormat: MailEdgeLogHandler.LineFormat?
     /// Close lines written once per loop turn.
-    private(set) var closeLines: LineBatch!
+    let closeLines: LineBatch
     private var listeners: [Listener] = []
     private var connections: [UInt64: MailConnection] = [:]
     /// Connections that ended during this loop turn, released on the next one (never
@@ -43,8 +45,9 @@ final class Worker {
         self.index = index
         self.runtime = runtime
         self.loop = try EventLoop()
-        self.logger = runtime.logger
+        var logger = runtime.logger
         logger[metadataKey: "worker"] = "\(index)"
+        self.logger = logger
         lineFormat = MailEdgeLogHandler.LineFormat(logger)
         closeLines = LineBatch(loop: loop)
         reaper = loop.makeTimer { [unowned self] in self.endedConnections.removeAll(keepingCapacity: true) }

@@ -8,10 +8,10 @@ public struct TLSConnectionFacts: Sendable, Equatable {
     public var resumed: Bool
 
     package static func read(from ssl: OpaquePointer) -> TLSConnectionFacts {
-        let version = String(cString: SSL_get_version(ssl))
-        let cipher = SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) } ?? "unknown"
-        let sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
-        return TLSConnectionFacts(version: version, cipher: cipher, serverName: sni, resumed: SSL_session_reused(ssl) == 1)
+        withCStrings(of: ssl) { version, cipher, serverName, resumed in
+            TLSConnectionFacts(version: String(cString: version), cipher: String(cString: cipher),
+                               serverName: serverName.map { String(cString: $0) }, resumed: resumed)
+        }
     }
 
     /// The same facts as C strings, valid while the SSL lives: for the close log
@@ -20,7 +20,11 @@ public struct TLSConnectionFacts: Sendable, Equatable {
         of ssl: OpaquePointer,
         _ body: (_ version: UnsafePointer<CChar>, _ cipher: UnsafePointer<CChar>, _ serverName: UnsafePointer<CChar>?, _ resumed: Bool) -> R
     ) -> R {
-        body(SSL_get_version(ssl), SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)),
-             SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), SSL_session_reused(ssl) == 1)
+        let resumed = SSL_session_reused(ssl) == 1
+        let serverName = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)
+        guard let cipher = SSL_get_current_cipher(ssl) else {
+            return "unknown".withCString { body(SSL_get_version(ssl), $0, serverName, resumed) }
+        }
+        return body(SSL_get_version(ssl), SSL_CIPHER_get_name(cipher), serverName, resumed)
     }
 }
