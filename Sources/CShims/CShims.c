@@ -23,6 +23,7 @@ const uint64_t cshim_SSL_OP_NO_TICKET = SSL_OP_NO_TICKET;
 const long cshim_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 const long cshim_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
 const long cshim_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+const long cshim_SSL_MODE_NO_AUTO_CHAIN = SSL_MODE_NO_AUTO_CHAIN;
 const long cshim_SSL_SESS_CACHE_SERVER = SSL_SESS_CACHE_SERVER;
 const long cshim_SSL_SESS_CACHE_OFF = SSL_SESS_CACHE_OFF;
 struct event *cshim_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg) { return evtimer_new(base, cb, arg); }

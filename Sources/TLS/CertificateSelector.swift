@@ -87,6 +87,11 @@ public final class CertificateSelector: Sendable {
         guard noSNI.rsa != nil || noSNI.ecc != nil else { return nil }
     }
 
+    /// The certificate most handshakes get: the no-SNI choice for a client that can
+    /// take ECC (modern clients), else the RSA one. Its presentation context is the
+    /// one `SSL`s start from, so those handshakes switch nothing.
+    public var likelyIndex: Int? { (noSNI.ecc ?? noSNI.rsa).map { choices[$0].index } }
+
     /// The decision for one ClientHello, with its id in `choices` (nil when it had to
     /// be re-resolved). Allocation-free on the fast path apart from the lower-cased name.
     public func select(serverName: String?, clientOffersECDSA: Bool, now: Date = Date()) -> (choice: Choice, id: Int?)? {

@@ -2,19 +2,28 @@ internal import COpenSSL
 internal import CShims
 import Certificates
 
-/// Owns one server `SSL_CTX` (one per receive connector): the policy, and either
-/// one certificate or a `CertificateSelector` whose decision the ClientHello
-/// callback applies per handshake from prepared per-certificate state. Built once
-/// off the event loops and never mutated afterwards; OpenSSL lets many threads
-/// create `SSL` objects from one `SSL_CTX`, hence `@unchecked Sendable`.
+/// Owns the server `SSL_CTX`s of one receive connector: the policy, and either one
+/// certificate or a `CertificateSelector` whose decision the ClientHello callback
+/// applies per handshake. Built once off the event loops and never mutated
+/// afterwards; OpenSSL lets many threads create `SSL` objects from one `SSL_CTX`,
+/// hence `@unchecked Sendable`.
 public final class ServerTLSContext: @unchecked Sendable {
+    /// The context every `SSL` starts from. With a selector it carries the ClientHello
+    /// callback and is also the presentation context of `selector.likelyIndex`.
     private let context: OpaquePointer
     public let policy: TLSPolicy
     /// The certificate presented when no selector decides (and the fallback).
     public let certificate: StoredCertificate
     public let selector: CertificateSelector?
-    /// Per-certificate chain stacks, built once, indexed like `selector.certificates`.
-    private let prepared: [PreparedCertificate]
+    /// With a selector: one context per selectable certificate, indexed like
+    /// `selector.certificates`, configured exactly like `context` and holding only
+    /// that certificate and its chain, checked against its key once, here. The
+    /// ClientHello callback moves the `SSL` onto the chosen one (`SSL_set_SSL_CTX`,
+    /// as nginx does for SNI), which replaces the `SSL`'s whole certificate set: no
+    /// certificate of the other key type is left for TLS 1.3 to pick, and nothing is
+    /// checked per handshake (`SSL_use_cert_and_key` compared key and certificate on
+    /// every one: ~24 K instructions for an ECDSA key).
+    private let presentations: [OpaquePointer]
 
     /// Session-ticket keys (shared by all connectors); nil = tickets off.
     public let tickets: TicketKeyRing?
@@ -32,42 +41,49 @@ public final class ServerTLSContext: @unchecked Sendable {
     public init(policy: TLSPolicy, certificate: StoredCertificate, selector: CertificateSelector?, tickets: TicketKeyRing?,
                 requestClientCertificate: Bool = false) throws(TLSSetupError) {
         OpenSSLError.clear()
-        guard let context = SSL_CTX_new(TLS_server_method()) else {
-            throw TLSSetupError(key: nil, message: "\(OpenSSLError.drain("SSL_CTX_new"))")
-        }
-        self.context = context
         self.policy = policy
         self.certificate = certificate
         self.selector = selector
         self.tickets = policy.sessionTickets ? tickets : nil
         self.requestsClientCertificate = requestClientCertificate
-        var prepared: [PreparedCertificate] = []
-        for stored in selector?.certificates ?? [] {
-            guard let made = PreparedCertificate(stored) else {
-                SSL_CTX_free(context)
-                throw TLSSetupError(key: nil, message: "\(stored.certificatePath): cannot prepare certificate chain")
+        var made: [OpaquePointer] = []
+        do {
+            let settings = Settings(policy: policy, tickets: self.tickets != nil, requestClientCertificate: requestClientCertificate)
+            if let selector {
+                for stored in selector.certificates {
+                    made.append(try settings.makeContext(presenting: stored))
+                }
+                if let likely = selector.likelyIndex {
+                    context = made[likely]
+                } else {
+                    context = try settings.makeContext(presenting: nil)
+                    made.append(context)
+                }
+            } else {
+                context = try settings.makeContext(presenting: certificate)
+                made.append(context)
             }
-            prepared.append(made)
+        } catch {
+            made.forEach { SSL_CTX_free($0) }
+            throw error
         }
-        self.prepared = prepared
-        try configure()
-        // Retain policy for both callbacks: passUnretained; this object owns the
-        // SSL_CTX and frees it in deinit, so it outlives every callback.
-        SSL_CTX_set_ex_data(context, contextSelfIndex, Unmanaged.passUnretained(self).toOpaque())
-        if self.tickets != nil {
-            SSL_CTX_set_tlsext_ticket_key_evp_cb(context, ticketKeyCallback)
-        }
-        if requestClientCertificate {
-            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, acceptAnyClientCertificate)
+        presentations = selector == nil ? [] : Array(made.prefix(selector?.certificates.count ?? 0))
+        // Retain policy for the callbacks: passUnretained; this object owns the
+        // SSL_CTXs and frees them in deinit, and an `SSL` that was moved onto one
+        // holds its own reference, so every callback finds this object alive.
+        for owned in made {
+            SSL_CTX_set_ex_data(owned, contextSelfIndex, Unmanaged.passUnretained(self).toOpaque())
         }
         if selector != nil {
-            // Retain policy: passUnretained; this object owns the SSL_CTX and frees it
-            // in deinit, so it outlives every callback the context can make.
             SSL_CTX_set_client_hello_cb(context, clientHelloCallback, Unmanaged.passUnretained(self).toOpaque())
         }
+        owned = made
     }
 
-    deinit { SSL_CTX_free(context) }
+    /// Every context this object created (`context` once, even when it is also a presentation).
+    private var owned: [OpaquePointer] = []
+
+    deinit { owned.forEach { SSL_CTX_free($0) } }
 
     /// Runs inside OpenSSL's ClientHello callback: no I/O, no parsing of files.
     fileprivate func chooseCertificate(for ssl: OpaquePointer) -> Bool {
@@ -76,7 +92,10 @@ public final class ServerTLSContext: @unchecked Sendable {
         guard let (choice, id) = selector.select(serverName: hello.serverName, clientOffersECDSA: hello.offersECDSAP256) else {
             return false
         }
-        guard prepared[choice.index].use(on: ssl) else { return false }
+        let target = presentations[choice.index]
+        if SSL_get_SSL_CTX(ssl) != target {
+            guard SSL_set_SSL_CTX(ssl, target) == target else { return false }
+        }
         // The id (+1; 0 means none) tells the connection afterwards which decision applied.
         let tag = id.map { $0 + 1 } ?? -(choice.index + 1)
         SSL_set_ex_data(ssl, handshakeChoiceIndex, UnsafeMutableRawPointer(bitPattern: tag))
@@ -96,7 +115,53 @@ public final class ServerTLSContext: @unchecked Sendable {
         return (certificate.thumbprint, "the connector's certificate", false)
     }
 
-    private func configure() throws(TLSSetupError) {
+    /// Names of the TLS 1.2 ciphers (and 1.3 suites) this context will negotiate, in preference order.
+    public var enabledCiphers: [String] { Self.cipherNames(of: context) }
+
+    fileprivate static func cipherNames(of context: OpaquePointer) -> [String] {
+        guard let stack = SSL_CTX_get_ciphers(context) else { return [] }
+        return (0..<cshim_sk_SSL_CIPHER_num(stack)).compactMap { index in
+            cshim_sk_SSL_CIPHER_value(stack, index).map { String(cString: SSL_CIPHER_get_name($0)) }
+        }
+    }
+
+    fileprivate static func isAEAD(_ name: String, in context: OpaquePointer) -> Bool {
+        guard let stack = SSL_CTX_get_ciphers(context) else { return false }
+        for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
+            if let cipher = cshim_sk_SSL_CIPHER_value(stack, index),
+               String(cString: SSL_CIPHER_get_name(cipher)) == name {
+                return SSL_CIPHER_is_aead(cipher) == 1
+            }
+        }
+        return false
+    }
+
+    /// A new `SSL` for one accepted connection; the caller owns it (or hands it to libevent).
+    package func makeSSL() -> OpaquePointer? { SSL_new(context) }
+}
+
+/// How every context of one connector is set up; `makeContext` applies it to a new
+/// `SSL_CTX`, so the presentation contexts cannot drift from the one `SSL`s start on.
+private struct Settings {
+    let policy: TLSPolicy
+    let tickets: Bool
+    let requestClientCertificate: Bool
+
+    /// A configured context presenting `certificate` (none: the ClientHello callback decides).
+    func makeContext(presenting certificate: StoredCertificate?) throws(TLSSetupError) -> OpaquePointer {
+        guard let context = SSL_CTX_new(TLS_server_method()) else {
+            throw TLSSetupError(key: nil, message: "\(OpenSSLError.drain("SSL_CTX_new"))")
+        }
+        do {
+            try configure(context, presenting: certificate)
+            return context
+        } catch {
+            SSL_CTX_free(context)
+            throw error
+        }
+    }
+
+    private func configure(_ context: OpaquePointer, presenting certificate: StoredCertificate?) throws(TLSSetupError) {
         func fail(_ key: String?, _ what: String) -> TLSSetupError {
             TLSSetupError(key: key, message: "\(OpenSSLError.drain(what))")
         }
@@ -112,7 +177,7 @@ public final class ServerTLSContext: @unchecked Sendable {
             throw fail("tls.ciphersuites", "no usable suite in \"\(policy.ciphersuites)\"")
         }
         // AEAD only: a cipher string may name CBC suites; refuse rather than serve them.
-        for name in enabledCiphers where !Self.isAEAD(name, in: context) {
+        for name in ServerTLSContext.cipherNames(of: context) where !ServerTLSContext.isAEAD(name, in: context) {
             throw TLSSetupError(key: "tls.ciphers", message: "cipher \(name) is not an AEAD cipher; only AES-GCM and ChaCha20-Poly1305 are allowed")
         }
         guard cshim_SSL_CTX_set1_groups_list(context, policy.groups) == 1 else {
@@ -138,13 +203,19 @@ public final class ServerTLSContext: @unchecked Sendable {
         // Without a servername callback OpenSSL never acknowledges SNI (INTEROP.md).
         _ = cshim_SSL_CTX_set_tlsext_servername_callback(context, servernameCallback)
 
+        // Only the chain we hand over is sent: OpenSSL would otherwise build one per
+        // full handshake from the context's (empty) store with X509_verify_cert.
+        _ = cshim_SSL_CTX_set_mode(context, cshim_SSL_MODE_NO_AUTO_CHAIN)
+        if tickets {
+            SSL_CTX_set_tlsext_ticket_key_evp_cb(context, ticketKeyCallback)
+        }
+        if requestClientCertificate {
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, acceptAnyClientCertificate)
+        }
+        guard let certificate else { return }
         guard let key = certificate.key else {
             throw TLSSetupError(key: nil, message: "\(certificate.certificatePath): no private key")
         }
-        // With a selector every handshake gets exactly the chosen certificate from
-        // the ClientHello callback; a context-wide one would sit in the other key
-        // type's slot and could be picked by TLS 1.3 signature negotiation instead.
-        guard selector == nil else { return }
         let ok = certificate.leaf.withUnsafeX509Pointer { leaf in
             key.withUnsafeEVPPKEYPointer { pkey in
                 withChainStack(certificate.chain.dropFirst()) { chain in
@@ -156,28 +227,6 @@ public final class ServerTLSContext: @unchecked Sendable {
             throw fail(nil, "\(certificate.certificatePath): loading certificate and key")
         }
     }
-
-    /// Names of the TLS 1.2 ciphers (and 1.3 suites) this context will negotiate, in preference order.
-    public var enabledCiphers: [String] {
-        guard let stack = SSL_CTX_get_ciphers(context) else { return [] }
-        return (0..<cshim_sk_SSL_CIPHER_num(stack)).compactMap { index in
-            cshim_sk_SSL_CIPHER_value(stack, index).map { String(cString: SSL_CIPHER_get_name($0)) }
-        }
-    }
-
-    private static func isAEAD(_ name: String, in context: OpaquePointer) -> Bool {
-        guard let stack = SSL_CTX_get_ciphers(context) else { return false }
-        for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
-            if let cipher = cshim_sk_SSL_CIPHER_value(stack, index),
-               String(cString: SSL_CIPHER_get_name(cipher)) == name {
-                return SSL_CIPHER_is_aead(cipher) == 1
-            }
-        }
-        return false
-    }
-
-    /// A new `SSL` for one accepted connection; the caller owns it (or hands it to libevent).
-    package func makeSSL() -> OpaquePointer? { SSL_new(context) }
 }
 
 /// A TLS setting that cannot be applied, with the config key it came from.

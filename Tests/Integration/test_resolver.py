@@ -26,6 +26,7 @@ def presented(port, starttls, servername, client_args, extra=()):
     text = subprocess.run(["openssl", "x509", "-noout", "-text", "-fingerprint", "-sha256"], input=pem,
                           capture_output=True, text=True, check=True).stdout
     tp = text.strip().splitlines()[-1].split("=", 1)[1].replace(":", "").lower()
+    presented.chain_length = result.stdout.count("-----BEGIN CERTIFICATE-----")
     return tp, ("ECC" if "id-ecPublicKey" in text else "RSA")
 
 
@@ -85,6 +86,9 @@ def test_presented_certificate_matches_resolver_and_cert_test(loaded_server, ecc
             tp, key_type = presented(port, starttls, name, client_args)
             assert tp == expected, (name, client, ecc_flag, starttls)
             assert key_type == ("ECC" if expected == certs["ecc"] else "RSA")
+            # The stored chain goes with the choice: leaf + issuing CA for the imported
+            # certificates, the self-signed default alone.
+            assert presented.chain_length == (1 if expected == certs["default"] else 2), (name, client, ecc_flag)
         answer = cert_test(server, name, client == "ecdsa")
         assert answer["thumbprint"] == expected, (name, client, ecc_flag, answer)
     # The connection's one log line carries the handshake, the choice and its reason.

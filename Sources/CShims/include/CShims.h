@@ -42,6 +42,7 @@ extern const uint64_t cshim_SSL_OP_NO_TICKET;
 extern const long cshim_SSL_MODE_RELEASE_BUFFERS;
 extern const long cshim_SSL_MODE_ENABLE_PARTIAL_WRITE;
 extern const long cshim_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+extern const long cshim_SSL_MODE_NO_AUTO_CHAIN;
 // XN_FLAG_RFC2253 is built from casts and ors.
 extern const unsigned long cshim_XN_FLAG_RFC2253;
 extern const long cshim_SSL_SESS_CACHE_SERVER;
