@@ -71,8 +71,8 @@ public final class ServerTLSContext: @unchecked Sendable {
         // Retain policy for the callbacks: passUnretained; this object owns the
         // SSL_CTXs and frees them in deinit, and an `SSL` that was moved onto one
         // holds its own reference, so every callback finds this object alive.
-        for owned in made {
-            SSL_CTX_set_ex_data(owned, contextSelfIndex, Unmanaged.passUnretained(self).toOpaque())
+        for each in made {
+            SSL_CTX_set_ex_data(each, contextSelfIndex, Unmanaged.passUnretained(self).toOpaque())
         }
         if selector != nil {
             SSL_CTX_set_client_hello_cb(context, clientHelloCallback, Unmanaged.passUnretained(self).toOpaque())
@@ -257,7 +257,7 @@ private func ticketKeyCallback(_ ssl: OpaquePointer?, _ name: UnsafeMutablePoint
 private let handshakeChoiceIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, nil, nil, nil, nil)
 
 /// Picks the certificate for this handshake. Never throws, allocates only what
-/// OpenSSL needs for the chosen chain, and fails the handshake with an internal
+/// OpenSSL needs to move the SSL onto the chosen certificate's context, and fails the handshake with an internal
 /// error alert when nothing can be presented.
 private func clientHelloCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePointer<Int32>?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
     guard let ssl, let arg else { return SSL_CLIENT_HELLO_ERROR }
