@@ -67,21 +67,21 @@ public final class ServerTLSContext: @unchecked Sendable {
             made.forEach { SSL_CTX_free($0) }
             throw error
         }
-        presentations = selector == nil ? [] : Array(made.prefix(selector?.certificates.count ?? 0))
+        presentations = Array(made.prefix(selector?.certificates.count ?? 0))
+        owned = made
         // Retain policy for the callbacks: passUnretained; this object owns the
         // SSL_CTXs and frees them in deinit, and an `SSL` that was moved onto one
         // holds its own reference, so every callback finds this object alive.
-        for each in made {
+        for each in owned {
             SSL_CTX_set_ex_data(each, contextSelfIndex, Unmanaged.passUnretained(self).toOpaque())
         }
         if selector != nil {
             SSL_CTX_set_client_hello_cb(context, clientHelloCallback, Unmanaged.passUnretained(self).toOpaque())
         }
-        owned = made
     }
 
     /// Every context this object created (`context` once, even when it is also a presentation).
-    private var owned: [OpaquePointer] = []
+    private let owned: [OpaquePointer]
 
     deinit { owned.forEach { SSL_CTX_free($0) } }
 
@@ -116,24 +116,11 @@ public final class ServerTLSContext: @unchecked Sendable {
     }
 
     /// Names of the TLS 1.2 ciphers (and 1.3 suites) this context will negotiate, in preference order.
-    public var enabledCiphers: [String] { Self.cipherNames(of: context) }
-
-    fileprivate static func cipherNames(of context: OpaquePointer) -> [String] {
+    public var enabledCiphers: [String] {
         guard let stack = SSL_CTX_get_ciphers(context) else { return [] }
         return (0..<cshim_sk_SSL_CIPHER_num(stack)).compactMap { index in
             cshim_sk_SSL_CIPHER_value(stack, index).map { String(cString: SSL_CIPHER_get_name($0)) }
         }
-    }
-
-    fileprivate static func isAEAD(_ name: String, in context: OpaquePointer) -> Bool {
-        guard let stack = SSL_CTX_get_ciphers(context) else { return false }
-        for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
-            if let cipher = cshim_sk_SSL_CIPHER_value(stack, index),
-               String(cString: SSL_CIPHER_get_name(cipher)) == name {
-                return SSL_CIPHER_is_aead(cipher) == 1
-            }
-        }
-        return false
     }
 
     /// A new `SSL` for one accepted connection; the caller owns it (or hands it to libevent).
@@ -177,8 +164,12 @@ private struct Settings {
             throw fail("tls.ciphersuites", "no usable suite in \"\(policy.ciphersuites)\"")
         }
         // AEAD only: a cipher string may name CBC suites; refuse rather than serve them.
-        for name in ServerTLSContext.cipherNames(of: context) where !ServerTLSContext.isAEAD(name, in: context) {
-            throw TLSSetupError(key: "tls.ciphers", message: "cipher \(name) is not an AEAD cipher; only AES-GCM and ChaCha20-Poly1305 are allowed")
+        if let stack = SSL_CTX_get_ciphers(context) {
+            for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
+                guard let cipher = cshim_sk_SSL_CIPHER_value(stack, index), SSL_CIPHER_is_aead(cipher) != 1 else { continue }
+                let name = String(cString: SSL_CIPHER_get_name(cipher))
+                throw TLSSetupError(key: "tls.ciphers", message: "cipher \(name) is not an AEAD cipher; only AES-GCM and ChaCha20-Poly1305 are allowed")
+            }
         }
         guard cshim_SSL_CTX_set1_groups_list(context, policy.groups) == 1 else {
             throw fail("tls.groups", "setting groups \(policy.groups)")
@@ -257,8 +248,8 @@ private func ticketKeyCallback(_ ssl: OpaquePointer?, _ name: UnsafeMutablePoint
 private let handshakeChoiceIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, nil, nil, nil, nil)
 
 /// Picks the certificate for this handshake. Never throws, allocates only what
-/// OpenSSL needs to move the SSL onto the chosen certificate's context, and fails the handshake with an internal
-/// error alert when nothing can be presented.
+/// OpenSSL needs to move the SSL onto the chosen certificate's context, and fails
+/// the handshake with an internal error alert when nothing can be presented.
 private func clientHelloCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePointer<Int32>?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
     guard let ssl, let arg else { return SSL_CLIENT_HELLO_ERROR }
     let context = Unmanaged<ServerTLSContext>.fromOpaque(arg).takeUnretainedValue()

@@ -26,8 +26,8 @@ def presented(port, starttls, servername, client_args, extra=()):
     text = subprocess.run(["openssl", "x509", "-noout", "-text", "-fingerprint", "-sha256"], input=pem,
                           capture_output=True, text=True, check=True).stdout
     tp = text.strip().splitlines()[-1].split("=", 1)[1].replace(":", "").lower()
-    presented.chain_length = result.stdout.count("-----BEGIN CERTIFICATE-----")
-    return tp, ("ECC" if "id-ecPublicKey" in text else "RSA")
+    chain_length = result.stdout.count("-----BEGIN CERTIFICATE-----")
+    return tp, ("ECC" if "id-ecPublicKey" in text else "RSA"), chain_length
 
 
 def cert_test(server, name, ecdsa):
@@ -83,12 +83,12 @@ def test_presented_certificate_matches_resolver_and_cert_test(loaded_server, ecc
         expected = certs[on if ecc_flag else off]
         client_args = RSA_ONLY if client == "rsa" else ECDSA_CAPABLE
         for port, starttls in ((server.smtp, True), (server.smtps, False)):
-            tp, key_type = presented(port, starttls, name, client_args)
+            tp, key_type, chain_length = presented(port, starttls, name, client_args)
             assert tp == expected, (name, client, ecc_flag, starttls)
             assert key_type == ("ECC" if expected == certs["ecc"] else "RSA")
             # The stored chain goes with the choice: leaf + issuing CA for the imported
             # certificates, the self-signed default alone.
-            assert presented.chain_length == (1 if expected == certs["default"] else 2), (name, client, ecc_flag)
+            assert chain_length == (1 if expected == certs["default"] else 2), (name, client, ecc_flag)
         answer = cert_test(server, name, client == "ecdsa")
         assert answer["thumbprint"] == expected, (name, client, ecc_flag, answer)
     # The connection's one log line carries the handshake, the choice and its reason.
@@ -108,9 +108,9 @@ def test_ecc_chosen_under_tls13_too(loaded_server):
     server, certs = loaded_server
     server.tls = {"ecc_certificate_support": True, "protocols": ["TLSv1.2", "TLSv1.3"]}
     server.restart()
-    tp, key_type = presented(server.smtps, False, "mail.contoso.com", [], extra=["-tls1_3"])
+    tp, key_type, _ = presented(server.smtps, False, "mail.contoso.com", [], extra=["-tls1_3"])
     assert (tp, key_type) == (certs["ecc"], "ECC")
-    tp, key_type = presented(server.smtps, False, "mail.contoso.com", ["-sigalgs", "RSA-PSS+SHA256"], extra=["-tls1_3"])
+    tp, key_type, _ = presented(server.smtps, False, "mail.contoso.com", ["-sigalgs", "RSA-PSS+SHA256"], extra=["-tls1_3"])
     assert (tp, key_type) == (certs["san"], "RSA")
 
 
@@ -129,6 +129,6 @@ def test_only_expired_certificate_is_served_and_logged(make_server, tmp_path):
             data["services"] = [s for s in data["services"] if s != "SMTP"]
             meta.write_text(json.dumps(data))
     server.restart()
-    tp, _ = presented(server.smtp, True, "mx1.contoso.test", [])
+    tp, _, _ = presented(server.smtp, True, "mx1.contoso.test", [])
     assert tp == thumbprint
     assert "error" in server.log_text() and "EXPIRED certificate" in server.log_text()
