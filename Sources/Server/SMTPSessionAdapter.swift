@@ -25,10 +25,12 @@ final class SMTPSessionAdapter: SessionAdapter {
     }
     func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receive(bytes)) }
     func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
-        // Implicit TLS: the session begins only now, knowing its TLS facts.
-        if !session.isTLSActive && !started {
-            _ = session.tlsEstablished(facts)
+        // Implicit TLS: the session begins only now, knowing its TLS facts. (Only
+        // `started` is read: reading `session.isTLSActive` here copied the whole
+        // session struct, a retain and release per field, on every connection.)
+        if !started {
             started = true
+            _ = session.tlsEstablished(facts)
             return map(session.start())
         }
         return map(session.tlsEstablished(facts))
