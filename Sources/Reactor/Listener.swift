@@ -107,7 +107,7 @@ func describeAddress(_ address: UnsafeMutablePointer<sockaddr>) -> String {
             // Dotted quad written here: inet_ntop goes through sprintf (~1,700
             // instructions per accepted connection in callgrind, this ~150).
             let octets = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
-            return withUnsafeBytes(of: octets) { String(dottedQuad: $0) }
+            return withUnsafeBytes(of: octets) { dottedQuad($0) }
         case AF_INET6:
             text = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                 inet_ntop(AF_INET6, &sin6.pointee.sin6_addr, buffer.baseAddress, size)
@@ -119,17 +119,15 @@ func describeAddress(_ address: UnsafeMutablePointer<sockaddr>) -> String {
     }
 }
 
-extension String {
-    /// "a.b.c.d" from four address bytes in network order.
-    init(dottedQuad bytes: UnsafeRawBufferPointer) {
-        var text: [UInt8] = []
-        text.reserveCapacity(15)
-        for (index, octet) in bytes.prefix(4).enumerated() {
-            if index > 0 { text.append(0x2E) }
-            if octet >= 100 { text.append(0x30 + octet / 100) }
-            if octet >= 10 { text.append(0x30 + octet / 10 % 10) }
-            text.append(0x30 + octet % 10)
-        }
-        self = String(decoding: text, as: UTF8.self)
+/// "a.b.c.d" from four address bytes in network order.
+private func dottedQuad(_ bytes: UnsafeRawBufferPointer) -> String {
+    var text: [UInt8] = []
+    text.reserveCapacity(15)
+    for (index, octet) in bytes.prefix(4).enumerated() {
+        if index > 0 { text.append(0x2E) }
+        if octet >= 100 { text.append(0x30 + octet / 100) }
+        if octet >= 10 { text.append(0x30 + octet / 10 % 10) }
+        text.append(0x30 + octet % 10)
     }
+    return String(decoding: text, as: UTF8.self)
 }

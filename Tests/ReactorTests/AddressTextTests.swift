@@ -3,7 +3,8 @@ import XCTest
 @testable import Reactor
 
 /// The peer address text of accepted connections: IPv4 is formatted by hand, so
-/// it is checked against the C library's inet_ntop, IPv6 still goes through it.
+/// every octet value is checked to come back as the canonical dotted quad it was
+/// parsed from (inet_pton); IPv6 still goes through inet_ntop.
 final class AddressTextTests: XCTestCase {
     private func describe(ipv4 text: String) -> String {
         var address = sockaddr_in()
@@ -14,7 +15,7 @@ final class AddressTextTests: XCTestCase {
         }
     }
 
-    func testIPv4TextMatchesInetNtopForEveryOctetValue() {
+    func testIPv4TextIsTheCanonicalDottedQuadForEveryOctetValue() {
         for value in 0...255 {
             for text in ["\(value).0.0.1", "10.\(value).\(255 - value).\(value)", "\(value).\(value).\(value).\(value)"] {
                 XCTAssertEqual(describe(ipv4: text), text)
