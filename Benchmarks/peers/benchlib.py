@@ -230,7 +230,10 @@ def summarize(raw_path, outdir, columns, params_path):
                 f"HandshakeBench on CPU {p.get('client_cpu', 1)}, loopback. TLS 1.2: "
                 f"{p.get('cipher12_rsa', '')} / {p.get('cipher12_ecdsa', '')}; TLS 1.3: {p.get('suite13', '')}; "
                 f"group {p.get('group', '')}. Lower is better."
-                + (" **Quick run** (few handshakes, one run): indicative only." if p.get("quick") else ""))
+                + (" **Quick run** (few handshakes, one run): indicative only." if p.get("quick") else "")
+                + (" Implicit-TLS rows: the client does **not** read the greeting (`--no-greeting`); the figure is the"
+                   " handshake alone." if p.get("greeting", 1) == 0 else
+                   " Implicit-TLS rows: the client reads the server's greeting after the handshake."))
     head.append("")
     head.append("n/a: the server does not offer that mode (or that MailEdge build has no such connector yet); "
                 "failed: see handshakes.csv `note`; ‡: fewer than half of the handshakes were resumed.")
