@@ -23,7 +23,11 @@ def test_ticket_resumption(make_server, tmp_path, version, starttls):
     assert "TLS session ticket:" in first.stdout or "TLS session ticket lifetime hint" in first.stdout
     second = s_client(port, version, "-sess_in", str(session), starttls=starttls)
     assert "Reused, TLSv1." in second.stdout, second.stdout
-    assert "220 mx1.contoso.test" in second.stdout or "250" in second.stdout
+    # The resumed session carries SMTP: the QUIT sent over it is answered. (STARTTLS:
+    # s_client reads the plaintext 220/250 itself, so only the 221 reaches stdout.)
+    if not starttls:
+        assert "220 mx1.contoso.test" in second.stdout, second.stdout
+    assert "221 2.0.0" in second.stdout, second.stdout
 
 
 def test_farm_shares_ticket_keys(make_server, tmp_path):
