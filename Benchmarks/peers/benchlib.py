@@ -23,6 +23,7 @@ RESUMES = ["full", "resumed"]
 LABELS = {
     "mailedge": "MailEdge", "nginx-mail": "nginx mail", "nginx-stream": "nginx stream",
     "haproxy": "HAProxy", "stunnel": "stunnel", "hitch": "hitch", "dovecot": "Dovecot", "postfix": "Postfix",
+    "tls-floor": "tls-floor (reference)",
 }
 KEY_LABEL = dict(KEYS)
 MODE_LABEL = dict(MODES)
@@ -235,6 +236,12 @@ def summarize(raw_path, outdir, columns, params_path):
                    " handshake alone." if p.get("greeting", 1) == 0 else
                    " Implicit-TLS rows: the client reads the server's greeting after the handshake."))
     head.append("")
+    if "tls-floor" in present:
+        head.append("tls-floor is not a server but a reference (Benchmarks/peers/tls-floor.c): one epoll loop and OpenSSL "
+                    "set up like MailEdge, answering only the benchmark's commands, with no configuration, logging, "
+                    "certificate choice or limits. Its figure is what OpenSSL and the kernel cost per connection here; "
+                    "a server's figure minus it is that server's own work.")
+        head.append("")
     head.append("n/a: the server does not offer that mode (or that MailEdge build has no such connector yet); "
                 "failed: see handshakes.csv `note`; ‡: fewer than half of the handshakes were resumed.")
     head.append("")
@@ -293,7 +300,8 @@ def summarize(raw_path, outdir, columns, params_path):
                  "|---|---|---:|---:|---:|---:|"]
         listener = {"mailedge": "SMTPS (submission)", "nginx-mail": "SMTPS (mail)", "nginx-stream": "stream → greeting backend",
                     "haproxy": "→ greeting backend", "stunnel": "→ greeting backend", "hitch": "→ greeting backend",
-                    "dovecot": "IMAPS (imap-login)", "postfix": "SMTPS (smtpd wrapper mode)"}
+                    "dovecot": "IMAPS (imap-login)", "postfix": "SMTPS (smtpd wrapper mode)",
+                    "tls-floor": "SMTPS (reference, no backend)"}
         for h in hrecs:
             if h["status"] == "ok":
                 lines.append(f"| {LABELS.get(h['peer'], h['peer'])} | {listener.get(h['peer'], '')} | "

@@ -43,3 +43,74 @@ def test_handshake_bench_idle_memory(make_server):
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["idle_kib_per_connection"] is not None and report["idle_kib_per_connection"] > 0
+
+
+# tls-floor (Benchmarks/peers/tls-floor.c) is the reference column of scripts/bench-peers:
+# it must build against the system OpenSSL and carry every benchmark mode.
+FLOOR_SOURCE = Path(__file__).resolve().parents[2] / "Benchmarks/peers/tls-floor.c"
+
+
+@pytest.fixture
+def tls_floor(tmp_path):
+    from conftest import free_port
+    binary = tmp_path / "tls-floor"
+    import shutil
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")  # clang: the Swift toolchain's
+    assert compiler, "no C compiler"
+    build = subprocess.run([compiler, "-O2", "-Wall", "-Werror", "-o", str(binary), str(FLOOR_SOURCE), "-lssl", "-lcrypto"],
+                           capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stderr
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench.mailedge.test",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
+    ports = {m: free_port() for m in ("implicit", "smtp", "imap", "pop3")}
+    proc = subprocess.Popen([str(binary), "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"),
+                             "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256", "--suites", "TLS_AES_128_GCM_SHA256",
+                             "--groups", "X25519", *[a for m, p in ports.items() for a in (f"--{m}", str(p))]],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        import socket
+        import time
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", ports["pop3"]), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "tls-floor did not start"
+                time.sleep(0.05)
+        import types
+        yield types.SimpleNamespace(proc=proc, ports=ports)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("mode, port", [("implicit", "implicit"), ("starttls-smtp", "smtp"),
+                                        ("starttls-imap", "imap"), ("starttls-pop3", "pop3")])
+def test_tls_floor_serves_every_mode(tls_floor, mode, port):
+    for extra in ([], ["--resume"]):
+        report = bench(tls_floor, tls_floor.ports[port], "--mode", mode, *extra,
+                       *(["--greeting"] if mode == "implicit" else []))
+        assert report["count"] == 150 and report["failures"] == 0, report
+        if extra:
+            assert report["resumed"] >= 140, report
+
+
+def test_tls_floor_answers_protocol_errors(tls_floor):
+    import imaplib
+    import poplib
+    import smtplib
+    smtp = smtplib.SMTP("127.0.0.1", tls_floor.ports["smtp"], timeout=10)
+    assert smtp.docmd("NOOP")[0] == 502
+    smtp.starttls()
+    assert smtp.ehlo()[0] == 250
+    smtp.quit()
+    imap = imaplib.IMAP4("127.0.0.1", tls_floor.ports["imap"], timeout=10)
+    assert "STARTTLS" in imap.capabilities
+    imap.starttls()
+    imap.logout()
+    pop = poplib.POP3("127.0.0.1", tls_floor.ports["pop3"], timeout=10)
+    with pytest.raises(poplib.error_proto):
+        pop.user("nobody")
+    pop.stls()
+    pop.quit()
