@@ -167,6 +167,16 @@ static int begin_tls(struct conn *c) {
     return 1;
 }
 
+/* After an SSL call that did not complete: 1 = wait for the socket OpenSSL asked
+ * for, 0 = the connection is finished (closed, or a TLS error). */
+static int wait_for_tls(struct conn *c, int rc) {
+    int err = SSL_get_error(c->ssl, rc);
+    if (err == SSL_ERROR_WANT_READ) { watch(c, EPOLLIN); return 1; }
+    if (err == SSL_ERROR_WANT_WRITE) { watch(c, EPOLLOUT); return 1; }
+    ERR_clear_error();
+    return 0;
+}
+
 /* Makes all the progress the socket allows. 0 = the connection is finished. */
 static int advance(struct conn *c) {
     for (;;) {
@@ -187,11 +197,7 @@ static int advance(struct conn *c) {
                 if (c->proto == P_IMPLICIT && !reply(c, greeting(P_IMPLICIT))) return 0;
                 continue;
             }
-            int err = SSL_get_error(c->ssl, rc);
-            if (err == SSL_ERROR_WANT_READ) { watch(c, EPOLLIN); return 1; }
-            if (err == SSL_ERROR_WANT_WRITE) { watch(c, EPOLLOUT); return 1; }
-            ERR_clear_error();
-            return 0;
+            return wait_for_tls(c, rc);
         }
         int n = SSL_read(c->ssl, c->in + c->inlen, (int)sizeof c->in - c->inlen);
         if (n > 0) {
@@ -199,11 +205,7 @@ static int advance(struct conn *c) {
             if (lines(c) != V_CONTINUE) return 0;
             continue;
         }
-        int err = SSL_get_error(c->ssl, n);
-        if (err == SSL_ERROR_WANT_READ) { watch(c, EPOLLIN); return 1; }
-        if (err == SSL_ERROR_WANT_WRITE) { watch(c, EPOLLOUT); return 1; }
-        ERR_clear_error();
-        return 0;
+        return wait_for_tls(c, n);
     }
 }
 

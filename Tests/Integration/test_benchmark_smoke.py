@@ -1,11 +1,19 @@
 """Smoke test of Benchmarks/HandshakeBench against MailEdge: the tool works in
 every mode; no timing is asserted (performance is measured by scripts/bench-peers)."""
+import imaplib
 import json
 import os
+import poplib
+import shutil
+import smtplib
+import socket
 import subprocess
+import types
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port, wait_for
 
 BENCH = os.environ.get("HANDSHAKEBENCH_BIN") or str(Path(__file__).resolve().parents[2] / ".build/debug/HandshakeBench")
 
@@ -52,9 +60,7 @@ FLOOR_SOURCE = Path(__file__).resolve().parents[2] / "Benchmarks/peers/tls-floor
 
 @pytest.fixture
 def tls_floor(tmp_path):
-    from conftest import free_port
     binary = tmp_path / "tls-floor"
-    import shutil
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")  # clang: the Swift toolchain's
     assert compiler, "no C compiler"
     build = subprocess.run([compiler, "-O2", "-Wall", "-Werror", "-o", str(binary), str(FLOOR_SOURCE), "-lssl", "-lcrypto"],
@@ -63,26 +69,27 @@ def tls_floor(tmp_path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench.mailedge.test",
                     "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
     ports = {m: free_port() for m in ("implicit", "smtp", "imap", "pop3")}
+    log = open(tmp_path / "tls-floor.log", "w")
     proc = subprocess.Popen([str(binary), "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"),
                              "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256", "--suites", "TLS_AES_128_GCM_SHA256",
                              "--groups", "X25519", *[a for m, p in ports.items() for a in (f"--{m}", str(p))]],
-                            stderr=subprocess.PIPE, text=True)
+                            stdout=log, stderr=subprocess.STDOUT)
+
+    def accepts():
+        try:
+            socket.create_connection(("127.0.0.1", ports["pop3"]), timeout=1).close()
+            return True
+        except OSError:
+            return False
     try:
-        import socket
-        import time
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", ports["pop3"]), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "tls-floor did not start"
-                time.sleep(0.05)
-        import types
+        # The last listener opened is pop3's: once it accepts, all do.
+        wait_for(lambda: proc.poll() is not None or accepts(), timeout=10, what="tls-floor's listeners")
+        assert proc.poll() is None, "tls-floor exited at start:\n" + (tmp_path / "tls-floor.log").read_text()
         yield types.SimpleNamespace(proc=proc, ports=ports)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 @pytest.mark.parametrize("mode, port", [("implicit", "implicit"), ("starttls-smtp", "smtp"),
@@ -97,9 +104,6 @@ def test_tls_floor_serves_every_mode(tls_floor, mode, port):
 
 
 def test_tls_floor_answers_protocol_errors(tls_floor):
-    import imaplib
-    import poplib
-    import smtplib
     smtp = smtplib.SMTP("127.0.0.1", tls_floor.ports["smtp"], timeout=10)
     assert smtp.docmd("NOOP")[0] == 502
     smtp.starttls()
