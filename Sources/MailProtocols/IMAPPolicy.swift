@@ -6,10 +6,10 @@ import Foundation
 /// session, so a reload never changes a live connection.
 public struct IMAPPolicy: Sendable {
     /// Used in the greeting.
-    public var serverName: String
-    public var tlsMode: SMTPTLSMode
+    public var serverName: String { didSet { prepareGreetings() } }
+    public var tlsMode: SMTPTLSMode { didSet { prepareGreetings() } }
     /// Offer LOGIN and AUTHENTICATE before TLS (off by default: LOGINDISABLED).
-    public var allowPlaintextAuth: Bool
+    public var allowPlaintextAuth: Bool { didSet { prepareGreetings() } }
     /// Longest command line in bytes, literals not counted; also the cap on each
     /// literal of a command other than APPEND.
     public var maxLineLength: Int
@@ -30,6 +30,33 @@ public struct IMAPPolicy: Sendable {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
         self.maxBadCommands = maxBadCommands
+        prepareGreetings()
+    }
+
+    /// The greeting before and under TLS, rendered when the policy is made or one of
+    /// the fields it names changes (a connector's policy: once), not per connection.
+    private var greetings: (plain: [UInt8], tls: [UInt8]) = ([], [])
+
+    private mutating func prepareGreetings() {
+        func render(_ tlsActive: Bool) -> [UInt8] {
+            let capabilities = capabilities(tlsActive: tlsActive, authenticated: false)
+            return Array("* OK [CAPABILITY \(capabilities)] \(serverName) MailEdge IMAP ready\r\n".utf8)
+        }
+        greetings = (render(false), render(true))
+    }
+
+    /// `* OK [CAPABILITY ...] <name> MailEdge IMAP ready`, CRLF included.
+    func greeting(tlsActive: Bool) -> [UInt8] { tlsActive ? greetings.tls : greetings.plain }
+
+    /// What CAPABILITY lists in a session's state: STARTTLS only where it can still
+    /// start, AUTH=PLAIN where a password may be sent, LOGINDISABLED otherwise; after
+    /// login only the extensions.
+    func capabilities(tlsActive: Bool, authenticated: Bool) -> String {
+        var list = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE UIDPLUS UNSELECT"
+        guard !authenticated else { return list }
+        if !tlsActive, tlsMode == .starttls { list += " STARTTLS" }
+        list += tlsActive || allowPlaintextAuth ? " AUTH=PLAIN" : " LOGINDISABLED"
+        return list
     }
 
     /// Limits clamped to something workable, so a zero or negative config value

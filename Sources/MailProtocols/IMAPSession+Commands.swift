@@ -161,7 +161,7 @@ extension IMAPSession {
             bad(tag, "STARTTLS not available")
             return
         }
-        reply("\(tag) OK Begin TLS negotiation now")
+        reply(tag: tag, "OK Begin TLS negotiation now")
         emit(.startTLS)
         // CVE-2011-0411: whatever was pipelined behind STARTTLS is never executed.
         input.discardAll()

@@ -98,7 +98,7 @@ public struct IMAPSession {
     /// The greeting. Input that arrived before it is processed afterwards.
     public mutating func start() -> [IMAPAction] {
         guard mode == .notStarted else { return [] }
-        reply("* OK [CAPABILITY \(capabilities)] \(policy.serverName) MailEdge IMAP ready")
+        emit(.send(policy.greeting(tlsActive: tls != nil)))
         mode = .command
         drive()
         return takeOutbox()
@@ -223,7 +223,9 @@ public struct IMAPSession {
     /// FETCH literals can be megabytes).
     mutating func emit(_ action: IMAPAction) {
         if case .send(let bytes) = action {
-            sendBuffer.append(contentsOf: bytes)
+            // The first send of a turn shares the bytes' storage (a prepared reply is
+            // not copied); a later append copies on write.
+            if sendBuffer.isEmpty { sendBuffer = bytes } else { sendBuffer.append(contentsOf: bytes) }
             return
         }
         flushSends()
@@ -236,8 +238,20 @@ public struct IMAPSession {
         sendBuffer = []
     }
 
+    /// One response line: its bytes and CRLF go straight into the send buffer (no
+    /// joined String and no Array per line).
     mutating func reply(_ line: String) {
-        emit(.send(Array((line + "\r\n").utf8)))
+        sendBuffer.appendUTF8(line)
+        sendBuffer.append(contentsOf: SessionOutput.crlf)
+    }
+
+    /// `<tag> <text>`, written the same way (no interpolated String).
+    mutating func reply(tag: String, _ text: String) {
+        sendBuffer.reserveCapacity(sendBuffer.count + tag.utf8.count + text.utf8.count + 3)
+        sendBuffer.appendUTF8(tag)
+        sendBuffer.append(0x20)
+        sendBuffer.appendUTF8(text)
+        sendBuffer.append(contentsOf: SessionOutput.crlf)
     }
 
     /// `<tag> BAD text` (or `* BAD` without a tag); counts against maxBadCommands.
@@ -266,7 +280,7 @@ public struct IMAPSession {
     mutating func finish(_ tag: String, _ text: String, allowExpunge: Bool = true) {
         if selection != nil, latest != nil { reportUpdates(allowExpunge: allowExpunge) }
         guard mode != .closed else { return }
-        reply("\(tag) \(text)")
+        reply(tag: tag, text)
     }
 
     mutating func close() {
@@ -300,13 +314,7 @@ public struct IMAPSession {
 
     // MARK: Capabilities
 
-    var capabilities: String {
-        var list = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE UIDPLUS UNSELECT"
-        guard user == nil else { return list }
-        if tls == nil, policy.tlsMode == .starttls { list += " STARTTLS" }
-        list += plaintextAuthAllowed ? " AUTH=PLAIN" : " LOGINDISABLED"
-        return list
-    }
+    var capabilities: String { policy.capabilities(tlsActive: tls != nil, authenticated: user != nil) }
 
     var plaintextAuthAllowed: Bool { tls != nil || policy.allowPlaintextAuth }
 }

@@ -82,7 +82,7 @@ public struct POP3Session {
     /// The greeting. Input that arrived before it is processed afterwards.
     public mutating func start() -> [POP3Action] {
         guard mode == .notStarted else { return [] }
-        reply("+OK \(policy.serverName) MailEdge POP3 ready")
+        emit(.send(policy.greeting))
         mode = .authorization
         drive()
         return takeOutbox()
@@ -230,7 +230,7 @@ public struct POP3Session {
 
     /// One status line; CRLF is appended.
     mutating func reply(_ line: String) {
-        emit(.send(Array((line + "\r\n").utf8)))
+        emit(.send(SessionOutput.line(line)))
     }
 
     /// A multi-line response: the lines, each CRLF-terminated, and the final ".".

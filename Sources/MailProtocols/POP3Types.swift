@@ -5,7 +5,7 @@ import Foundation
 /// life of a session, so a reload never changes a live connection.
 public struct POP3Policy: Sendable {
     /// Named in the greeting.
-    public var serverName: String
+    public var serverName: String { didSet { greeting = Self.greeting(serverName) } }
     public var tlsMode: SMTPTLSMode
     /// Offer and accept USER/PASS and AUTH before TLS (off by default: no cleartext
     /// passwords).
@@ -34,6 +34,15 @@ public struct POP3Policy: Sendable {
         self.allowPlaintextAuth = allowPlaintextAuth
         self.maxLineLength = maxLineLength
         self.maxBadCommands = maxBadCommands
+        greeting = Self.greeting(serverName)
+    }
+
+    /// `+OK <name> MailEdge POP3 ready`, CRLF included: rendered with the policy (a
+    /// connector's: once), not per connection.
+    private(set) var greeting: [UInt8] = []
+
+    private static func greeting(_ serverName: String) -> [UInt8] {
+        Array("+OK \(serverName) MailEdge POP3 ready\r\n".utf8)
     }
 
     /// Limits clamped to something workable, so a zero or negative config value cannot

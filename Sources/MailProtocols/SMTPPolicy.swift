@@ -5,7 +5,7 @@ import Foundation
 /// the life of a session, so a reload never changes a live connection.
 public struct SMTPPolicy: Sendable {
     /// Banner and EHLO name.
-    public var fqdn: String
+    public var fqdn: String { didSet { greeting = Self.greeting(fqdn) } }
     public var role: SMTPRole
     public var tlsMode: SMTPTLSMode
     /// MAIL and AUTH before TLS get `530 5.7.0`.
@@ -47,7 +47,14 @@ public struct SMTPPolicy: Sendable {
         self.maxLineLength = maxLineLength
         self.maxRecipients = maxRecipients
         self.maxErrors = maxErrors
+        greeting = Self.greeting(fqdn)
     }
+
+    /// `220 <fqdn> ESMTP MailEdge`, CRLF included: rendered with the policy (a
+    /// connector's: once), not per connection.
+    private(set) var greeting = ""
+
+    private static func greeting(_ fqdn: String) -> String { "220 \(fqdn) ESMTP MailEdge\r\n" }
 
     /// Line limits clamped to something workable, so a zero or negative config value
     /// cannot make every command "too long".

@@ -85,7 +85,7 @@ public struct SMTPSession {
     /// The greeting. Input that arrived before it is processed afterwards.
     public mutating func start() -> [SMTPAction] {
         guard mode == .notStarted else { return [] }
-        reply("220 \(policy.fqdn) ESMTP MailEdge")
+        emit(.send(policy.greeting))
         mode = .command
         drive()
         return takeOutbox()

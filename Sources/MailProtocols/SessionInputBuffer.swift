@@ -35,3 +35,27 @@ struct SessionInputBuffer {
         }
     }
 }
+
+/// Reply bytes of the protocol sessions.
+enum SessionOutput {
+    static let crlf: [UInt8] = [0x0D, 0x0A]
+
+    /// `line` and CRLF in one array sized once (no joined String in between).
+    static func line(_ line: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(line.utf8.count + 2)
+        bytes.appendUTF8(line)
+        bytes.append(contentsOf: crlf)
+        return bytes
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends a string's UTF-8 through its contiguous storage: one copy, where
+    /// `append(contentsOf: string.utf8)` went through the generic Sequence path
+    /// (200-500 instructions per call under callgrind, for a reply's few words).
+    public mutating func appendUTF8(_ string: String) {
+        var string = string
+        string.withUTF8 { append(contentsOf: $0) }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailProtocols
 import Synchronization
 
 /// swift-log handler for the server: one line per event on standard error,
@@ -70,11 +71,11 @@ public struct MailEdgeLogHandler: LogHandler {
         init(level: Logger.Level, label: String, context: [(key: [UInt8], value: String)] = []) {
             self.context = context[...]
             bytes.reserveCapacity(512)
-            bytes.append(contentsOf: MailEdgeLogHandler.timestamp().utf8)
+            bytes.appendUTF8(MailEdgeLogHandler.timestamp())
             bytes.append(0x20)
-            bytes.append(contentsOf: level.rawValue.utf8)
+            bytes.appendUTF8(level.rawValue)
             bytes.append(0x20)
-            bytes.append(contentsOf: label.utf8)
+            bytes.appendUTF8(label)
             bytes.append(0x3A)
         }
 
@@ -84,7 +85,7 @@ public struct MailEdgeLogHandler: LogHandler {
 
         mutating func append(_ key: StaticString, _ value: String) {
             beginField(key)
-            bytes.append(contentsOf: value.utf8)
+            bytes.appendUTF8(value)
         }
 
         mutating func append(_ key: StaticString, cString value: UnsafePointer<CChar>) {
@@ -111,7 +112,7 @@ public struct MailEdgeLogHandler: LogHandler {
             bytes.append(0x20)
             bytes.append(contentsOf: key)
             bytes.append(0x3D)
-            bytes.append(contentsOf: value.utf8)
+            bytes.appendUTF8(value)
         }
 
         /// Fields must come in ascending key order; handler metadata whose key sorts
@@ -161,10 +162,12 @@ public struct MailEdgeLogHandler: LogHandler {
         mutating func end(source: String, message: String) {
             for (key, value) in context { appendField(key, value) }
             context = []
-            bytes.append(contentsOf: " [".utf8)
-            bytes.append(contentsOf: source.utf8)
-            bytes.append(contentsOf: "] ".utf8)
-            bytes.append(contentsOf: message.utf8)
+            bytes.append(0x20)
+            bytes.append(0x5B)
+            bytes.appendUTF8(source)
+            bytes.append(0x5D)
+            bytes.append(0x20)
+            bytes.appendUTF8(message)
             bytes.append(0x0A)
         }
     }

@@ -209,10 +209,7 @@ final class MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapt
 
 extension MailboxSessionAdapter where Session == IMAPSession {
     convenience init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
-        let session = IMAPSession(policy: IMAPPolicy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
-                                                     allowPlaintextAuth: connector.config.allowPlaintextAuth,
-                                                     maxLiteralSize: connector.limits.maxMessageSize),
-                                  clientAddress: client, tls: nil, clock: { Date() })
+        let session = IMAPSession(policy: connector.imapPolicy, clientAddress: client, tls: nil, clock: { Date() })
         // RFC 3501 5.4: at least 30 minutes of inactivity before an autologout.
         self.init(session: session, access: access, limits: (max(connector.limits.idleTimeout, 1800), 1800 + 60))
     }
@@ -220,9 +217,7 @@ extension MailboxSessionAdapter where Session == IMAPSession {
 
 extension MailboxSessionAdapter where Session == POP3Session {
     convenience init(connector: ReceiveConnector, client: String, access: MailboxAccess) {
-        let session = POP3Session(policy: POP3Policy(serverName: connector.config.fqdn, tlsMode: connector.smtpTLSMode,
-                                                     allowPlaintextAuth: connector.config.allowPlaintextAuth),
-                                  clientAddress: client, tls: nil, clock: { Date() })
+        let session = POP3Session(policy: connector.pop3Policy, clientAddress: client, tls: nil, clock: { Date() })
         // RFC 1939: an autologout timer of at least 10 minutes.
         let idle = max(connector.limits.idleTimeout, 600)
         self.init(session: session, access: access, limits: (idle, idle))

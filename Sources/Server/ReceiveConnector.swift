@@ -9,6 +9,10 @@ import TLS
 public final class ReceiveConnector: Sendable {
     public let config: ConnectorConfig
     public let policy: SMTPPolicy
+    /// The IMAP and POP3 policies, made once here (greetings rendered) and copied
+    /// into each session.
+    let imapPolicy: IMAPPolicy
+    let pop3Policy: POP3Policy
     public let tls: ServerTLSContext?
     public let limits: Limits
 
@@ -32,10 +36,12 @@ public final class ReceiveConnector: Sendable {
                             maxRecipients: limits.maxRecipients)
         policy.domainSecurity = DomainSecurityPolicy(secureDomains: secureDomains, connectorEnabled: config.domainSecure)
         self.policy = policy
+        imapPolicy = IMAPPolicy(serverName: config.fqdn, tlsMode: policy.tlsMode,
+                                allowPlaintextAuth: config.allowPlaintextAuth, maxLiteralSize: limits.maxMessageSize)
+        pop3Policy = POP3Policy(serverName: config.fqdn, tlsMode: policy.tlsMode,
+                                allowPlaintextAuth: config.allowPlaintextAuth)
     }
 
     public var name: String { config.name }
-    /// The connector's TLS mode in the protocols' vocabulary (none without a context).
-    var smtpTLSMode: SMTPTLSMode { policy.tlsMode }
     public var isImplicitTLS: Bool { config.tls == .implicit }
 }

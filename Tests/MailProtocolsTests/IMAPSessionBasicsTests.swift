@@ -13,6 +13,17 @@ final class IMAPSessionBasicsTests: XCTestCase {
         XCTAssertEqual(t.send("a CAPABILITY\r\n").text, "* CAPABILITY \(beforeTLS)\r\na OK CAPABILITY completed\r\n")
     }
 
+    func testGreetingFollowsTheChangedPolicy() {
+        // The greetings are rendered with the policy; each field they show re-renders them.
+        let t = IMAPTranscript { policy in
+            policy.serverName = "imap2.contoso.com"
+            policy.tlsMode = .none
+            policy.allowPlaintextAuth = true
+        }
+        XCTAssertEqual(t.start().text,
+                       "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE UIDPLUS UNSELECT AUTH=PLAIN] imap2.contoso.com MailEdge IMAP ready\r\n")
+    }
+
     func testCapabilityAfterTLSAndAfterLogin() {
         let t = IMAPTranscript(tlsMode: .implicit, tls: imapTestTLS)
         XCTAssertTrue(t.start().text.hasPrefix("* OK [CAPABILITY \(afterTLS)]"))

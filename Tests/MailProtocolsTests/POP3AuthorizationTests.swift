@@ -8,6 +8,12 @@ final class POP3AuthorizationTests: XCTestCase {
         XCTAssertEqual(t.start().actions, [])
     }
 
+    func testGreetingFollowsARenamedPolicy() {
+        // The greeting is rendered with the policy; changing the name re-renders it.
+        let t = POP3Transcript { $0.serverName = "pop2.contoso.com" }
+        XCTAssertEqual(t.start().text, "+OK pop2.contoso.com MailEdge POP3 ready\r\n")
+    }
+
     func testInputBeforeGreetingIsAnsweredAfterIt() {
         let t = POP3Transcript()
         XCTAssertEqual(t.send("CAPA\r\n").actions, [])

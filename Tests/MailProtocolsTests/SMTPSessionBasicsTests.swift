@@ -9,6 +9,12 @@ final class SMTPSessionBasicsTests: XCTestCase {
         XCTAssertEqual(t.start().actions, [], "the greeting is sent once")
     }
 
+    func testGreetingFollowsARenamedPolicy() {
+        // The banner is rendered with the policy; changing the name re-renders it.
+        let t = SMTPTranscript { $0.fqdn = "mx2.contoso.com" }
+        XCTAssertEqual(t.start().actions, [.send("220 mx2.contoso.com ESMTP MailEdge\r\n")])
+    }
+
     func testEHLOBeforeTLSAdvertisesStartTLSButNotAuth() {
         let t = SMTPTranscript(role: .submission)
         t.start()
