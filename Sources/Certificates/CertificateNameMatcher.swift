@@ -49,6 +49,14 @@ public enum CertificateNameMatcher {
 
     /// Lower case, trailing dots removed: the form names are compared in.
     public static func normalize(_ name: String) -> String {
+        // Most names arrive normalized already (an SNI per handshake): no copy then.
+        var name = name
+        let normalized = name.withUTF8 { bytes in
+            guard let last = bytes.last, last != 0x2E else { return false }
+            for byte in bytes where byte >= 0x80 || (byte >= 0x41 && byte <= 0x5A) { return false }
+            return true
+        }
+        if normalized { return name }
         var n = name.lowercased()
         while n.hasSuffix(".") { n.removeLast() }
         return n

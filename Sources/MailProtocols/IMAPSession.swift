@@ -105,6 +105,16 @@ public struct IMAPSession {
     }
 
     public mutating func receive<C: Collection>(_ bytes: C) -> [IMAPAction] where C.Element == UInt8 {
+        receiveInput(bytes)
+    }
+
+    /// The server's entry point (the channel's read buffer), specialized in this
+    /// module: a generic call from another module runs unspecialized.
+    public mutating func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> [IMAPAction] {
+        receiveInput(bytes)
+    }
+
+    private mutating func receiveInput<C: Collection>(_ bytes: C) -> [IMAPAction] where C.Element == UInt8 {
         switch mode {
         case .closed, .awaitingTLS:
             // After STARTTLS nothing sent in cleartext may ever be executed.

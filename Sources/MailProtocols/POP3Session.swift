@@ -89,6 +89,16 @@ public struct POP3Session {
     }
 
     public mutating func receive<C: Collection>(_ bytes: C) -> [POP3Action] where C.Element == UInt8 {
+        receiveInput(bytes)
+    }
+
+    /// The server's entry point (the channel's read buffer), specialized in this
+    /// module: a generic call from another module runs unspecialized.
+    public mutating func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> [POP3Action] {
+        receiveInput(bytes)
+    }
+
+    private mutating func receiveInput<C: Collection>(_ bytes: C) -> [POP3Action] where C.Element == UInt8 {
         switch mode {
         case .closed, .awaitingTLS:
             // After STLS nothing sent in cleartext may ever be executed.

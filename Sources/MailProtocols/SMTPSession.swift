@@ -92,6 +92,16 @@ public struct SMTPSession {
     }
 
     public mutating func receive<C: Collection>(_ bytes: C) -> [SMTPAction] where C.Element == UInt8 {
+        receiveInput(bytes)
+    }
+
+    /// The server's entry point (the channel's read buffer), specialized in this
+    /// module: a generic call from another module runs unspecialized.
+    public mutating func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> [SMTPAction] {
+        receiveInput(bytes)
+    }
+
+    private mutating func receiveInput<C: Collection>(_ bytes: C) -> [SMTPAction] where C.Element == UInt8 {
         switch mode {
         case .closed, .awaitingTLS:
             // After STARTTLS nothing sent in cleartext may ever be executed.

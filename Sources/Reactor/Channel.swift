@@ -18,6 +18,16 @@ internal import Certificates
 /// - STARTTLS keeps the socket and its read event and starts OpenSSL on it: bytes the
 ///   client pipelined after STARTTLS are never read as plaintext; OpenSSL reads them
 ///   as a (broken) ClientHello.
+/// What a channel tells its owner, on the loop thread.
+public protocol ChannelDelegate: AnyObject {
+    /// Bytes arrived (plaintext, or decrypted under TLS). They live in the loop's
+    /// read buffer: valid only during the call; the receiver copies what it keeps.
+    func channel(_ channel: Channel, read bytes: UnsafeBufferPointer<UInt8>)
+    func channel(_ channel: Channel, event: Channel.Event)
+    /// Output that had to wait for the socket has all left.
+    func channelDrained(_ channel: Channel)
+}
+
 public final class Channel {
     public enum Event: Equatable {
         case tlsEstablished
@@ -25,10 +35,9 @@ public final class Channel {
         case failed(String)
     }
 
-    public var onRead: (([UInt8]) -> Void)?
-    public var onEvent: ((Event) -> Void)?
-    /// Called when output that had to wait for the socket has all left.
-    public var onDrained: (() -> Void)?
+    /// Who hears this channel: its connection, which owns it (hence weak). One
+    /// reference instead of three closures, each a context allocated per connection.
+    public weak var delegate: (any ChannelDelegate)?
 
     public let fd: Int32
     private unowned let loop: EventLoop
@@ -164,9 +173,7 @@ public final class Channel {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
-        onRead = nil
-        onEvent = nil
-        onDrained = nil
+        delegate = nil
         if let readEvent, readRegistered { event_del(readEvent) }
         readRegistered = false
         if let writeEvent, writeArmed { event_del(writeEvent) }
@@ -246,7 +253,7 @@ public final class Channel {
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             handshaking = false
-            onEvent?(.tlsEstablished)
+            delegate?.channel(self, event: .tlsEstablished)
             guard !isClosed else { return }
             if pendingOutput > 0 { flush(fromEvent: true) }
             // Records that came with the client's Finished are already in OpenSSL.
@@ -265,7 +272,7 @@ public final class Channel {
 
     private func receive() {
         guard reading, !isClosed else { return }
-        // The loop's one read buffer: what is read is copied out before any callback.
+        // The loop's one read buffer: a callback sees it only for its own duration.
         let buffer = loop.readBuffer
         if tls != nil { receiveTLS(into: buffer) } else { receivePlain(into: buffer) }
     }
@@ -276,18 +283,18 @@ public final class Channel {
         for _ in 0..<4 {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             if count > 0 {
-                onRead?(Array(buffer[0..<count]))
-                // STARTTLS may have switched this channel to TLS inside onRead: the
+                delegate?.channel(self, read: UnsafeBufferPointer(rebasing: buffer[0..<count]))
+                // STARTTLS may have switched this channel to TLS inside the read callback: the
                 // rest of the socket belongs to OpenSSL now.
                 if count < buffer.count || !reading || isClosed || tls != nil || writeArmed { return }
             } else if count == 0 {
                 peerClosed = true
-                onEvent?(.closedByPeer)
+                delegate?.channel(self, event: .closedByPeer)
                 return
             } else {
                 let code = errno
                 if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
-                onEvent?(.failed(String(cString: strerror(code))))
+                delegate?.channel(self, event: .failed(String(cString: strerror(code))))
                 return
             }
         }
@@ -300,7 +307,7 @@ public final class Channel {
             errno = 0
             let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
             if count > 0 {
-                onRead?(Array(buffer[0..<Int(count)]))
+                delegate?.channel(self, read: UnsafeBufferPointer(rebasing: buffer[0..<Int(count)]))
                 // Output blocked: stop here (backpressure); the write event resumes.
                 guard reading, !isClosed, !writeArmed, let ssl = tls else { return }
                 // Nothing buffered in OpenSSL: the socket's readiness says if more came.
@@ -315,7 +322,7 @@ public final class Channel {
                 return
             case SSL_ERROR_ZERO_RETURN:
                 peerClosed = true
-                onEvent?(.closedByPeer)
+                delegate?.channel(self, event: .closedByPeer)
                 return
             default:
                 tlsFailed(count)
@@ -361,14 +368,14 @@ public final class Channel {
                     armWrite()
                     return
                 }
-                onEvent?(.failed(written < 0 ? String(cString: strerror(code)) : "send returned 0"))
+                delegate?.channel(self, event: .failed(written < 0 ? String(cString: strerror(code)) : "send returned 0"))
                 return
             }
         }
         // All sent: give the buffer back (idle connections keep none).
         output = []
         outputStart = 0
-        if fromEvent { onDrained?() }
+        if fromEvent { delegate?.channelDrained(self) }
     }
 
     /// A failed SSL operation: the client's EOF (with or without close_notify) is a
@@ -384,16 +391,16 @@ public final class Channel {
                                   : reasons.allSatisfy { $0.contains("unexpected eof") }
         if code == SSL_ERROR_ZERO_RETURN || ((code == SSL_ERROR_SYSCALL || code == SSL_ERROR_SSL) && eof) {
             peerClosed = true
-            onEvent?(.closedByPeer)
+            delegate?.channel(self, event: .closedByPeer)
             return
         }
         fatalTLSError = true
         if !reasons.isEmpty {
-            onEvent?(.failed(reasons.joined(separator: "; ")))
+            delegate?.channel(self, event: .failed(reasons.joined(separator: "; ")))
         } else if code == SSL_ERROR_SYSCALL, savedErrno != 0 {
-            onEvent?(.failed(String(cString: strerror(savedErrno))))
+            delegate?.channel(self, event: .failed(String(cString: strerror(savedErrno))))
         } else {
-            onEvent?(.failed("TLS error \(code)"))
+            delegate?.channel(self, event: .failed("TLS error \(code)"))
         }
     }
 }

@@ -56,9 +56,7 @@ final class MailConnection {
     }
 
     func start() {
-        channel.onRead = { [unowned self] bytes in self.received(bytes) }
-        channel.onEvent = { [unowned self] event in self.channelEvent(event) }
-        channel.onDrained = { [unowned self] in self.drained() }
+        channel.delegate = self
         timer = worker.loop.schedule(after: phase == .handshaking ? connector.limits.handshakeTimeout : session.idleLimit) { [unowned self] in
             self.timedOut()
         }
@@ -66,7 +64,7 @@ final class MailConnection {
         if phase == .open { perform(session.start()) } else { channel.startHandshakeNow() }
     }
 
-    private func received(_ bytes: [UInt8]) {
+    private func received(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard phase == .open else { return }
         timer?.arm(session.idleLimit)
         perform(session.receive(bytes))
@@ -143,19 +141,19 @@ final class MailConnection {
     private func channelEvent(_ event: Channel.Event) {
         switch event {
         case .tlsEstablished:
-            guard let ssl = channel.ssl else { return }
-            let facts = TLSConnectionFacts.read(from: ssl)
+            guard let ssl = channel.ssl, let tls = connector.tls else { return }
+            let negotiated = tls.negotiated(ssl)
             tlsEstablished = true
             // The handshake's facts go into the one "connection closed" line; an
             // expired certificate is an error worth a line of its own, every time.
             if baseLogger.logLevel <= .debug {
                 logger.log(.debug, "TLS handshake completed", handshakeMetadata(ssl))
             }
-            if connector.tls?.selection(of: ssl).servedExpired == true {
+            if tls.selection(of: ssl).servedExpired {
                 logger.log(.error, "TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled",
                            handshakeMetadata(ssl))
             }
-            var tlsFacts = TLSFacts(version: facts.version, cipher: facts.cipher)
+            var tlsFacts = TLSFacts(version: negotiated.version, cipher: negotiated.cipher)
             if connector.config.domainSecure {
                 tlsFacts.clientCertificate = checkClientCertificate(ssl)
             }
@@ -312,6 +310,12 @@ extension MailConnection {
         line.append("duration_ms", decimal: durationMilliseconds)
         line.append("reason", closeReason)
     }
+}
+
+extension MailConnection: ChannelDelegate {
+    func channel(_ channel: Channel, read bytes: UnsafeBufferPointer<UInt8>) { received(bytes) }
+    func channel(_ channel: Channel, event: Channel.Event) { channelEvent(event) }
+    func channelDrained(_ channel: Channel) { drained() }
 }
 
 /// Logs for one connection through the worker's shared logger, adding the

@@ -30,7 +30,7 @@ struct MailboxAccess: Sendable {
 protocol MailboxProtocolSession {
     associatedtype Action
     mutating func start() -> [Action]
-    mutating func receiveBytes(_ bytes: [UInt8]) -> [Action]
+    mutating func receiveBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [Action]
     mutating func tlsEstablished(_ facts: TLSFacts) -> [Action]
     mutating func authenticationCompleted(success: Bool) -> [Action]
     mutating func mailboxCompleted(_ result: MailboxResult) -> [Action]
@@ -53,7 +53,7 @@ enum MailboxSessionAction {
 }
 
 extension IMAPSession: MailboxProtocolSession {
-    mutating func receiveBytes(_ bytes: [UInt8]) -> [IMAPAction] { receive(bytes) }
+    mutating func receiveBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [IMAPAction] { receive(bytes) }
     static func meaning(of action: IMAPAction) -> MailboxSessionAction {
         switch action {
         case .send(let bytes): return .send(bytes)
@@ -68,7 +68,7 @@ extension IMAPSession: MailboxProtocolSession {
 }
 
 extension POP3Session: MailboxProtocolSession {
-    mutating func receiveBytes(_ bytes: [UInt8]) -> [POP3Action] { receive(bytes) }
+    mutating func receiveBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [POP3Action] { receive(bytes) }
     mutating func refresh() -> [POP3Action] { [] }
     static func meaning(of action: POP3Action) -> MailboxSessionAction {
         switch action {
@@ -119,7 +119,7 @@ final class MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapt
         return map(session.start())
     }
 
-    func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receiveBytes(bytes)) }
+    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> [ConnectionAction] { map(session.receiveBytes(bytes)) }
 
     func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
         if !started {

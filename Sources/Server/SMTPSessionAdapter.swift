@@ -23,7 +23,7 @@ final class SMTPSessionAdapter: SessionAdapter {
         started = true
         return map(session.start())
     }
-    func receive(_ bytes: [UInt8]) -> [ConnectionAction] { map(session.receive(bytes)) }
+    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> [ConnectionAction] { map(session.receive(bytes)) }
     func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction] {
         // Implicit TLS: the session begins only now, knowing its TLS facts. (Only
         // `started` is read: reading `session.isTLSActive` here copied the whole

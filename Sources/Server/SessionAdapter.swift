@@ -23,7 +23,9 @@ enum ConnectionAction {
 /// field, several times per connection.
 protocol SessionAdapter: AnyObject {
     func start() -> [ConnectionAction]
-    func receive(_ bytes: [UInt8]) -> [ConnectionAction]
+    /// Input from the client, valid only during the call (the channel's read buffer):
+    /// the session copies it into its own input buffer before anything else.
+    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> [ConnectionAction]
     func tlsEstablished(_ facts: TLSFacts) -> [ConnectionAction]
     func complete(_ completion: Worker.Completion) -> [ConnectionAction]
     func idleTimeout() -> [ConnectionAction]

@@ -69,6 +69,14 @@ public final class ServerTLSContext: @unchecked Sendable {
         }
         presentations = Array(made.prefix(selector?.certificates.count ?? 0))
         owned = made
+        var names: [Int: String] = [:]
+        if let stack = SSL_CTX_get_ciphers(context) {
+            for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
+                guard let cipher = cshim_sk_SSL_CIPHER_value(stack, index) else { continue }
+                names[Int(bitPattern: cipher)] = String(cString: SSL_CIPHER_get_name(cipher))
+            }
+        }
+        cipherNames = names
         // Retain policy for the callbacks: passUnretained; this object owns the
         // SSL_CTXs and frees them in deinit, and an `SSL` that was moved onto one
         // holds its own reference, so every callback finds this object alive.
@@ -78,6 +86,19 @@ public final class ServerTLSContext: @unchecked Sendable {
         if selector != nil {
             SSL_CTX_set_client_hello_cb(context, clientHelloCallback, Unmanaged.passUnretained(self).toOpaque())
         }
+    }
+
+    /// The enabled ciphers' names by `SSL_CIPHER` address (OpenSSL's static table,
+    /// shared by every context here), made once.
+    private let cipherNames: [Int: String]
+
+    /// The negotiated version and cipher, for the session (its Received header). The
+    /// cipher's name comes from `cipherNames`: no String is made per connection (a
+    /// cipher name is too long to be stored inline).
+    package func negotiated(_ ssl: OpaquePointer) -> (version: String, cipher: String) {
+        let version = String(cString: SSL_get_version(ssl))
+        guard let cipher = SSL_get_current_cipher(ssl) else { return (version, "unknown") }
+        return (version, cipherNames[Int(bitPattern: cipher)] ?? String(cString: SSL_CIPHER_get_name(cipher)))
     }
 
     /// Every context this object created (`context` once, even when it is also a presentation).

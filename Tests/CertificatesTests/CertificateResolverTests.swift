@@ -150,6 +150,13 @@ final class CertificateResolverTests: XCTestCase {
         for (name, certificateNames, expected) in rows {
             XCTAssertEqual(CertificateNameMatcher.match(name, against: certificateNames), expected, "\(name) vs \(certificateNames)")
         }
+        // Names already in normal form come back as they are; others are folded.
+        XCTAssertEqual(CertificateNameMatcher.normalize("mail.contoso.com"), "mail.contoso.com")
+        XCTAssertEqual(CertificateNameMatcher.normalize("Mail.Contoso.COM"), "mail.contoso.com")
+        XCTAssertEqual(CertificateNameMatcher.normalize("mail.contoso.com."), "mail.contoso.com")
+        XCTAssertEqual(CertificateNameMatcher.normalize("MAIL.CONTOSO.COM.."), "mail.contoso.com")
+        XCTAssertEqual(CertificateNameMatcher.normalize("MÜNCHEN.de"), "münchen.de")
+        XCTAssertEqual(CertificateNameMatcher.normalize(""), "")
         XCTAssertNotNil(CertificateNameMatcher.wildcardProblem("*.com"))
         XCTAssertNotNil(CertificateNameMatcher.wildcardProblem("mail.*.contoso.com"))
         XCTAssertNotNil(CertificateNameMatcher.wildcardProblem("ma*l.contoso.com"))

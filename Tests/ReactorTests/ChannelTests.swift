@@ -6,6 +6,19 @@ import XCTest
 /// The reactor over real loopback sockets: the loop runs on the test's thread, a
 /// plain blocking client on another; every wait is bounded.
 final class ChannelTests: XCTestCase {
+    /// A channel's delegate made of closures; it keeps the channel alive, as the
+    /// connection that owns a channel does.
+    final class ChannelCallbacks: ChannelDelegate {
+        var channel: Channel?
+        var onRead: ([UInt8]) -> Void = { _ in }
+        var onEvent: (Channel.Event) -> Void = { _ in }
+        var onDrained: () -> Void = {}
+
+        func channel(_ channel: Channel, read bytes: UnsafeBufferPointer<UInt8>) { onRead(Array(bytes)) }
+        func channel(_ channel: Channel, event: Channel.Event) { onEvent(event) }
+        func channelDrained(_ channel: Channel) { onDrained() }
+    }
+
     /// What the client thread saw, handed back to the test.
     final class ClientResult: Sendable {
         let received = Mutex<[UInt8]>([])
@@ -59,19 +72,22 @@ final class ChannelTests: XCTestCase {
         var received: [UInt8] = []
         var drainedCalls = 0
         var noDelay: Int32 = -1
+        let callbacks = ChannelCallbacks()
         let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, &length)
             let accepted = try! Channel(loop: loop, fd: fd)
+            callbacks.channel = accepted
+            accepted.delegate = callbacks
             channel = accepted
-            accepted.onRead = { bytes in
+            callbacks.onRead = { bytes in
                 received += bytes
                 if String(decoding: received, as: UTF8.self).hasSuffix("QUIT\r\n") {
                     accepted.write(payload)
                     XCTAssertGreaterThan(accepted.pendingOutput, 0, "24 MiB cannot all fit into the socket at once")
                 }
             }
-            accepted.onDrained = {
+            callbacks.onDrained = {
                 drainedCalls += 1
                 XCTAssertEqual(accepted.pendingOutput, 0)
                 accepted.close()
@@ -143,15 +159,18 @@ final class ChannelTests: XCTestCase {
             channel!.close()
             loop.breakLoop()
         }
+        let callbacks = ChannelCallbacks()
         let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
             let accepted = try! Channel(loop: loop, fd: fd)
+            callbacks.channel = accepted
+            accepted.delegate = callbacks
             channel = accepted
-            accepted.onRead = { bytes in
+            callbacks.onRead = { bytes in
                 reads.append(String(decoding: bytes, as: UTF8.self))
                 accepted.stopReading()
                 accepted.write("220 go ahead\r\n")
             }
-            accepted.onEvent = { events.append($0) }
+            callbacks.onEvent = { events.append($0) }
         }
         let fd = connect(port: listener.port)
         let result = ClientResult()
@@ -175,10 +194,13 @@ final class ChannelTests: XCTestCase {
         // A client that connects and goes away is a close, not an error.
         let loop2 = try EventLoop()
         var events2: [Channel.Event] = []
+        let callbacks2 = ChannelCallbacks()
         let listener2 = try Listener(loop: loop2, host: "127.0.0.1", port: 0) { fd, _ in
             let accepted = try! Channel(loop: loop2, fd: fd)
+            callbacks2.channel = accepted
+            accepted.delegate = callbacks2
             channel = accepted
-            accepted.onEvent = { event in
+            callbacks2.onEvent = { event in
                 events2.append(event)
                 accepted.close()
                 loop2.breakLoop()
@@ -194,9 +216,12 @@ final class ChannelTests: XCTestCase {
         let payload = [UInt8](repeating: 0x61, count: 24 << 20)
         var pendingAtReads: [Int] = []
         var drained = 0
+        let callbacks = ChannelCallbacks()
         let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
             let accepted = try! Channel(loop: loop, fd: fd)
-            accepted.onRead = { bytes in
+            callbacks.channel = accepted
+            accepted.delegate = callbacks
+            callbacks.onRead = { bytes in
                 pendingAtReads.append(accepted.pendingOutput)
                 if String(decoding: bytes, as: UTF8.self).contains("MORE") {
                     accepted.close()
@@ -205,7 +230,7 @@ final class ChannelTests: XCTestCase {
                     accepted.write(payload)
                 }
             }
-            accepted.onDrained = { drained += 1 }
+            callbacks.onDrained = { drained += 1 }
         }
         let fd = connect(port: listener.port)
         let result = ClientResult()
