@@ -11,10 +11,15 @@ public final class ConnectionLimiter: Sendable {
 
     /// False when `client` already holds the maximum.
     public func acquire(_ client: String) -> Bool {
+        // One hash of the address when it is already counted (the common case).
         let ok = counts.withLock { counts -> Bool in
-            let current = counts[client, default: 0]
-            guard current < maximumPerClient else { return false }
-            counts[client] = current + 1
+            guard let index = counts.index(forKey: client) else {
+                guard maximumPerClient > 0 else { return false }
+                counts[client] = 1
+                return true
+            }
+            guard counts.values[index] < maximumPerClient else { return false }
+            counts.values[index] += 1
             return true
         }
         if ok { total.add(1, ordering: .relaxed) }
@@ -23,8 +28,8 @@ public final class ConnectionLimiter: Sendable {
 
     public func release(_ client: String) {
         counts.withLock { counts in
-            let current = counts[client, default: 0]
-            if current <= 1 { counts[client] = nil } else { counts[client] = current - 1 }
+            guard let index = counts.index(forKey: client) else { return }
+            if counts.values[index] <= 1 { counts.remove(at: index) } else { counts.values[index] -= 1 }
         }
         total.subtract(1, ordering: .relaxed)
     }
