@@ -48,10 +48,19 @@ enum SMTPCommandParser {
         while argumentStart < line.count, isBlank(line[argumentStart]) { argumentStart += 1 }
         var argumentEnd = line.count
         while argumentEnd > argumentStart, isBlank(line[argumentEnd - 1]) { argumentEnd -= 1 }
-        let verb = String(decoding: line[verbStart..<verbEnd].lazy.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 },
-                          as: UTF8.self)
-        let argument = String(decoding: line[argumentStart..<argumentEnd], as: UTF8.self)
-        return .success(SMTPCommandLine(verb: verb, argument: argument))
+        // Strings made from buffers: from an ArraySlice or a lazy map, String(decoding:)
+        // took a dynamic cast and a generic copy (~1.5 K instructions a command).
+        return line.withUnsafeBufferPointer { bytes in
+            let verb = String(unsafeUninitializedCapacity: verbEnd - verbStart) { out in
+                for index in verbStart..<verbEnd {
+                    let byte = bytes[index]
+                    out[index - verbStart] = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
+                }
+                return verbEnd - verbStart
+            }
+            let argument = String(decoding: UnsafeBufferPointer(rebasing: bytes[argumentStart..<argumentEnd]), as: UTF8.self)
+            return .success(SMTPCommandLine(verb: verb, argument: argument))
+        }
     }
 
     /// Parses `FROM:<path> params` or `TO:<path> params`. A blank after the colon is

@@ -5,7 +5,7 @@ import Foundation
 /// the life of a session, so a reload never changes a live connection.
 public struct SMTPPolicy: Sendable {
     /// Banner and EHLO name.
-    public var fqdn: String { didSet { greeting = Self.greeting(fqdn) } }
+    public var fqdn: String { didSet { render() } }
     public var role: SMTPRole
     public var tlsMode: SMTPTLSMode
     /// MAIL and AUTH before TLS get `530 5.7.0`.
@@ -13,7 +13,7 @@ public struct SMTPPolicy: Sendable {
     /// Offer and accept AUTH before TLS (off by default: no cleartext passwords).
     public var allowPlaintextAuth: Bool
     /// Largest message body in bytes (after dot-unstuffing), advertised as SIZE.
-    public var maxMessageSize: Int
+    public var maxMessageSize: Int { didSet { render() } }
     /// Longest command line in bytes, line end included.
     public var maxLineLength: Int
     /// Most distinct recipients per transaction.
@@ -47,14 +47,28 @@ public struct SMTPPolicy: Sendable {
         self.maxLineLength = maxLineLength
         self.maxRecipients = maxRecipients
         self.maxErrors = maxErrors
-        greeting = Self.greeting(fqdn)
+        render()
     }
 
-    /// `220 <fqdn> ESMTP MailEdge`, CRLF included: rendered with the policy (a
-    /// connector's: once), not per connection.
+    /// The fixed parts of the greeting and the EHLO reply, rendered with the policy (a
+    /// connector's: once) and again when a field they show changes, not per connection.
+    /// `220 <fqdn> ESMTP MailEdge`, CRLF included.
     private(set) var greeting = ""
+    /// `250-<fqdn> Hello ` (the client's name and address follow).
+    private(set) var ehloPrefix = ""
+    /// The EHLO reply after the client's `[address]` line end, by what is offered:
+    /// index 2 x STARTTLS + AUTH.
+    private(set) var ehloTails: [String] = []
 
-    private static func greeting(_ fqdn: String) -> String { "220 \(fqdn) ESMTP MailEdge\r\n" }
+    private mutating func render() {
+        greeting = "220 \(fqdn) ESMTP MailEdge\r\n"
+        ehloPrefix = "250-\(fqdn) Hello "
+        let common = "250-PIPELINING\r\n250-SIZE \(messageSizeLimit)\r\n250-8BITMIME\r\n"
+        ehloTails = [common + "250 ENHANCEDSTATUSCODES\r\n",
+                     common + "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n",
+                     common + "250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n",
+                     common + "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"]
+    }
 
     /// Line limits clamped to something workable, so a zero or negative config value
     /// cannot make every command "too long".

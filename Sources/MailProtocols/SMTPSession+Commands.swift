@@ -61,22 +61,16 @@ extension SMTPSession {
             reply("250 \(policy.fqdn)")
             return
         }
-        // Built with few appends: this reply goes out on nearly every connection.
-        var text = "250-"
-        text.reserveCapacity(200 + policy.fqdn.utf8.count + name.utf8.count)
-        text += policy.fqdn
-        text += " Hello "
+        // The policy's rendered parts around the client's name and address: this reply
+        // goes out on nearly every connection.
+        let tail = policy.ehloTails[(offersStartTLS ? 2 : 0) + (offersAuth ? 1 : 0)]
+        var text = policy.ehloPrefix
+        text.reserveCapacity(text.utf8.count + name.utf8.count + clientAddress.utf8.count + 4 + tail.utf8.count)
         text += name
         text += " ["
         text += clientAddress
-        text += "]\r\n250-PIPELINING\r\n250-SIZE "
-        text += String(policy.messageSizeLimit)
-        switch (offersStartTLS, offersAuth) {
-        case (false, false): text += "\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
-        case (true, false): text += "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
-        case (false, true): text += "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
-        case (true, true): text += "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
-        }
+        text += "]\r\n"
+        text += tail
         emit(.send(text))
     }
 

@@ -13,6 +13,7 @@ final class SMTPSessionBasicsTests: XCTestCase {
         // The banner is rendered with the policy; changing the name re-renders it.
         let t = SMTPTranscript { $0.fqdn = "mx2.contoso.com" }
         XCTAssertEqual(t.start().actions, [.send("220 mx2.contoso.com ESMTP MailEdge\r\n")])
+        XCTAssertTrue(t.send("EHLO c\r\n").text.hasPrefix("250-mx2.contoso.com Hello c ["))
     }
 
     func testEHLOBeforeTLSAdvertisesStartTLSButNotAuth() {
