@@ -8,12 +8,17 @@
   benchlib.py summarize RAW OUTDIR COLUMNS PARAMS   raw.jsonl -> handshakes.csv/.md, idle-memory.csv/.md
   benchlib.py chart CSV PNG COLUMNS         grouped bar chart of median server CPU-us per handshake
   benchlib.py verify-table RAW COLUMNS      table of --verify-only results
+  benchlib.py callgrind FILE                one callgrind dump -> JSON: instructions per connection,
+                                            in all and outside SSL_do_handshake (--callgrind)
+  benchlib.py callgrind-table RAW OUTDIR COLUMNS   raw.jsonl of a --callgrind run -> callgrind.csv/.md
 """
 import csv
 import json
 import math
 import os
+import re
 import statistics
+import subprocess
 import sys
 
 KEYS = [("rsa", "RSA-2048"), ("ecdsa", "ECDSA P-256")]
@@ -393,6 +398,114 @@ def verify_table(raw_path, columns):
     return 0
 
 
+def callgrind_blocks(path):
+    """callgrind_annotate's caller tree: {function: (inclusive, calls)} with the
+    function named as callgrind_annotate prints it (`file:name`)."""
+    out = subprocess.run(["callgrind_annotate", "--tree=caller", "--inclusive=yes", "--threshold=100", path],
+                         capture_output=True, text=True, check=True).stdout
+    total = re.search(r"([\d,]+)\s+\(100\.0%\)\s+PROGRAM TOTALS", out)
+    functions = {}
+    for block in out.split("\n\n"):
+        head = re.search(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+\*\s+(\S+)", block, re.M)
+        if not head:
+            continue
+        callers = re.findall(r"^\s*[\d,]+\s+\([\s\d.]+%\)\s+<\s+\S+\s+\(([\d,]+)x\)(?:\s+\[(\S+)\])?", block, re.M)
+        calls = sum(int(c.replace(",", "")) for c, _ in callers)
+        from_libssl = sum(int(c.replace(",", "")) for c, lib in callers if "libssl" in lib)
+        functions[head.group(2)] = (int(head.group(1).replace(",", "")), calls, from_libssl)
+    return (int(total.group(1).replace(",", "")) if total else 0), functions
+
+
+def callgrind(path):
+    """The figure of a --callgrind cell. A connection's instructions are split at
+    SSL_do_handshake: inside it is OpenSSL's handshake (the same library for every
+    server, and full handshakes of a resumed run's warm-up land there too, so it is
+    reported but not compared); outside it is everything else a server does per
+    connection (accept, SSL_new/SSL_free, reads and writes, its protocol, timers,
+    logging), plus MailEdge's ClientHello callback (its certificate choice, which
+    OpenSSL calls from inside the handshake). Connections are counted by SSL_new."""
+    try:
+        total, functions = callgrind_blocks(path)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"callgrind: {error}", file=sys.stderr)
+        return 1
+
+    def find(pattern):
+        hits = [v for k, v in functions.items() if re.search(pattern, k)]
+        return max(hits) if hits else (0, 0, 0)
+
+    handshake = find(r":SSL_do_handshake$")[0]
+    connections = find(r":SSL_new$")[1]
+    # A full handshake signs once (TLS 1.2 ServerKeyExchange, 1.3 CertificateVerify);
+    # libssl starts each signature with one EVP_DigestSignInit_ex.
+    signatures = find(r":EVP_DigestSignInit_ex$")[2]
+    hello = find(r"clientHelloCallback.*FTo$")[0]
+    if connections == 0 or total == 0:
+        print("callgrind: no connection in the dump", file=sys.stderr)
+        return 1
+    outside = total - handshake + hello
+    print(json.dumps({"connections": connections, "full_handshakes": signatures,
+                      "instructions_per_connection": round(total / connections),
+                      "handshake_per_connection": round(handshake / connections),
+                      "outside_handshake_per_connection": round(outside / connections),
+                      "client_hello_callback_per_connection": round(hello / connections)}, separators=(",", ":")))
+    return 0
+
+
+def callgrind_table(raw_path, outdir, columns):
+    rows = [r for r in load_raw(raw_path) if r.get("kind") == "cell"]
+    order = [c for c in columns.split() if any(r["peer"] == c for r in rows)]
+    cells = {}
+    for r in rows:
+        cells[(r["peer"], r["key"], r["mode"], r["tls"], r["resume"])] = r
+    keys = sorted({k[1:] for k in cells}, key=lambda k: ([x for x, _ in KEYS].index(k[0]) if k[0] in KEY_LABEL else 9,
+                                                        [x for x, _ in MODES].index(k[1]) if k[1] in MODE_LABEL else 9, k[2], k[3]))
+    def figure(peer, k, field):
+        r = cells.get((peer,) + k)
+        if not r or r.get("status") != "ok" or not isinstance(r.get("result"), dict):
+            return None
+        return number(r["result"].get(field))
+    with open(os.path.join(outdir, "callgrind.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["peer", "key", "mode", "tls", "handshake", "status", "connections", "full_handshakes",
+                    "instructions_per_connection", "handshake_per_connection", "outside_handshake_per_connection",
+                    "client_hello_callback_per_connection", "note"])
+        for k in keys:
+            for peer in order:
+                r = cells.get((peer,) + k)
+                if not r:
+                    continue
+                res = r.get("result") if isinstance(r.get("result"), dict) else {}
+                w.writerow([peer, *k, r.get("status"), res.get("connections", ""), res.get("full_handshakes", ""),
+                            res.get("instructions_per_connection", ""), res.get("handshake_per_connection", ""),
+                            res.get("outside_handshake_per_connection", ""), res.get("client_hello_callback_per_connection", ""),
+                            r.get("note", "")])
+    lines = ["# Instructions per connection outside the TLS handshake (callgrind)", "",
+             "valgrind's callgrind counts every instruction the server process runs while HandshakeBench makes the "
+             "run's connections (counters zeroed before, dumped after; the same for every run of the same binaries). "
+             "Outside the handshake means everything but `SSL_do_handshake`: accepting, `SSL_new`/`SSL_free`, reads and "
+             "writes, the protocol's commands and replies, timers and logging, plus MailEdge's ClientHello callback "
+             "(its certificate choice). The handshake itself is OpenSSL's, the same library for every column; "
+             "instruction counts are not time (code that runs once per connection runs from cold caches).", ""]
+    head = "| key | mode | TLS | handshake | " + " | ".join(LABELS.get(c, c) for c in order)
+    if "mailedge" in order and "tls-floor" in order:
+        head += " | MailEdge − floor"
+    lines.append(head + " |")
+    lines.append("|---|---|---|---|" + "---:|" * (len(order) + (1 if "mailedge" in order and "tls-floor" in order else 0)))
+    for k in keys:
+        vals = [figure(c, k, "outside_handshake_per_connection") for c in order]
+        row = f"| {KEY_LABEL.get(k[0], k[0])} | {MODE_LABEL.get(k[1], k[1])} | {k[2]} | {k[3]} | "
+        row += " | ".join(fmt(v) if v is not None else (cells[(c,) + k]["status"] if (c,) + k in cells else "n/a")
+                          for c, v in zip(order, vals))
+        if "mailedge" in order and "tls-floor" in order:
+            me, fl = figure("mailedge", k, "outside_handshake_per_connection"), figure("tls-floor", k, "outside_handshake_per_connection")
+            row += " | " + (f"+{fmt(me - fl)}" if me is not None and fl is not None else "")
+        lines.append(row + " |")
+    with open(os.path.join(outdir, "callgrind.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -412,6 +525,10 @@ def main(argv):
         return chart(*args[:3])
     if cmd == "verify-table":
         return verify_table(*args[:2])
+    if cmd == "callgrind":
+        return callgrind(args[0])
+    if cmd == "callgrind-table":
+        return callgrind_table(*args[:3])
     print(__doc__, file=sys.stderr)
     return 2
 

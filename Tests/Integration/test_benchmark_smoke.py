@@ -118,3 +118,43 @@ def test_tls_floor_answers_protocol_errors(tls_floor):
         pop.user("nobody")
     pop.stls()
     pop.quit()
+
+
+# scripts/bench-peers --callgrind: MailEdge and tls-floor under valgrind's callgrind,
+# instructions per connection outside the TLS handshake. A small matrix; the figures
+# are checked for sense (every connection counted, MailEdge's own work included),
+# not for size.
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_peers_callgrind_quick():
+    assert shutil.which("valgrind") and shutil.which("callgrind_control"), "scripts/test installs valgrind"
+    before = set((REPO / "Benchmarks/results/runs").glob("*-callgrind")) if (REPO / "Benchmarks/results/runs").exists() else set()
+    result = subprocess.run([str(REPO / "scripts/bench-peers"), "--callgrind", "--quick", "--no-install", "--no-build",
+                             "--mailedge", os.environ["MAILEDGE_BIN"], "--handshakebench", BENCH, "--base-port", "25000",
+                             "--keys", "ecdsa", "--modes", "implicit,imap", "--tls", "1.2"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    runs = set((REPO / "Benchmarks/results/runs").glob("*-callgrind")) - before
+    assert len(runs) == 1, runs
+    out = runs.pop()
+    try:
+        cells = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
+        assert {(c["peer"], c["mode"], c["resume"]) for c in cells} == {
+            (p, m, r) for p in ("mailedge", "tls-floor") for m in ("implicit", "imap") for r in ("full", "resumed")}
+        for cell in cells:
+            assert cell["status"] == "ok", cell
+            figures = cell["result"]
+            # 40 full (80 resumed) connections and the 10 of the warm-up, each one SSL_new.
+            assert figures["connections"] == (50 if cell["resume"] == "full" else 90), cell
+            assert 0 < figures["outside_handshake_per_connection"] < figures["instructions_per_connection"], cell
+            if cell["resume"] == "full":
+                assert figures["full_handshakes"] == figures["connections"], cell  # one signature each
+            if cell["peer"] == "mailedge":
+                assert figures["client_hello_callback_per_connection"] > 0, cell  # its certificate choice
+            else:
+                assert figures["client_hello_callback_per_connection"] == 0, cell
+        table = (out / "callgrind.md").read_text()
+        assert "| ECDSA P-256 | IMAP STARTTLS | 1.2 | resumed |" in table and "MailEdge − floor" in table, table
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
