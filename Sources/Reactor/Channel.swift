@@ -4,6 +4,16 @@ internal import COpenSSL
 internal import CShims
 internal import Certificates
 
+/// What a channel tells its owner, on the loop thread.
+public protocol ChannelDelegate: AnyObject {
+    /// Bytes arrived (plaintext, or decrypted under TLS). They live in the loop's
+    /// read buffer: valid only during the call; the receiver copies what it keeps.
+    func channel(_ channel: Channel, read bytes: UnsafeBufferPointer<UInt8>)
+    func channel(_ channel: Channel, event: Channel.Event)
+    /// Output that had to wait for the socket has all left.
+    func channelDrained(_ channel: Channel)
+}
+
 /// One accepted connection's byte stream: the socket, plaintext or OpenSSL, driven
 /// by two plain libevent events (no bufferevent). Owned by its connection, used
 /// only on its loop thread.
@@ -18,16 +28,6 @@ internal import Certificates
 /// - STARTTLS keeps the socket and its read event and starts OpenSSL on it: bytes the
 ///   client pipelined after STARTTLS are never read as plaintext; OpenSSL reads them
 ///   as a (broken) ClientHello.
-/// What a channel tells its owner, on the loop thread.
-public protocol ChannelDelegate: AnyObject {
-    /// Bytes arrived (plaintext, or decrypted under TLS). They live in the loop's
-    /// read buffer: valid only during the call; the receiver copies what it keeps.
-    func channel(_ channel: Channel, read bytes: UnsafeBufferPointer<UInt8>)
-    func channel(_ channel: Channel, event: Channel.Event)
-    /// Output that had to wait for the socket has all left.
-    func channelDrained(_ channel: Channel)
-}
-
 public final class Channel {
     public enum Event: Equatable {
         case tlsEstablished
