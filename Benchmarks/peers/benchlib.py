@@ -482,7 +482,7 @@ def callgrind_table(raw_path, outdir, columns):
                             r.get("note", "")])
     lines = ["# Instructions per connection outside the TLS handshake (callgrind)", "",
              "valgrind's callgrind counts every instruction the server process runs while HandshakeBench makes the "
-             "run's connections (counters zeroed before, dumped after; the same for every run of the same binaries). "
+             "run's connections (counters zeroed before, dumped after; they repeat to within ~2 % between runs of the same binaries). "
              "Outside the handshake means everything but `SSL_do_handshake`: accepting, `SSL_new`/`SSL_free`, reads and "
              "writes, the protocol's commands and replies, timers and logging, plus MailEdge's ClientHello callback "
              "(its certificate choice). The handshake itself is OpenSSL's, the same library for every column; "
