@@ -498,7 +498,7 @@ def callgrind_table(raw_path, outdir, columns):
         row += " | ".join(fmt(v) if v is not None else (cells[(c,) + k]["status"] if (c,) + k in cells else "n/a")
                           for c, v in zip(order, vals))
         if "mailedge" in order and "tls-floor" in order:
-            me, fl = figure("mailedge", k, "outside_handshake_per_connection"), figure("tls-floor", k, "outside_handshake_per_connection")
+            me, fl = vals[order.index("mailedge")], vals[order.index("tls-floor")]
             row += " | " + (f"+{fmt(me - fl)}" if me is not None and fl is not None else "")
         lines.append(row + " |")
     with open(os.path.join(outdir, "callgrind.md"), "w") as f:

@@ -55,9 +55,13 @@ public struct IMAPPolicy: Sendable {
         var list = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE UIDPLUS UNSELECT"
         guard !authenticated else { return list }
         if !tlsActive, tlsMode == .starttls { list += " STARTTLS" }
-        list += tlsActive || allowPlaintextAuth ? " AUTH=PLAIN" : " LOGINDISABLED"
+        list += plaintextAuthAllowed(tlsActive: tlsActive) ? " AUTH=PLAIN" : " LOGINDISABLED"
         return list
     }
+
+    /// Whether LOGIN and AUTHENTICATE PLAIN are accepted: under TLS, or before it
+    /// when the connector allows cleartext passwords.
+    func plaintextAuthAllowed(tlsActive: Bool) -> Bool { tlsActive || allowPlaintextAuth }
 
     /// Limits clamped to something workable, so a zero or negative config value
     /// cannot make every command "too long".

@@ -326,5 +326,5 @@ public struct IMAPSession {
 
     var capabilities: String { policy.capabilities(tlsActive: tls != nil, authenticated: user != nil) }
 
-    var plaintextAuthAllowed: Bool { tls != nil || policy.allowPlaintextAuth }
+    var plaintextAuthAllowed: Bool { policy.plaintextAuthAllowed(tlsActive: tls != nil) }
 }

@@ -69,14 +69,8 @@ public final class ServerTLSContext: @unchecked Sendable {
         }
         presentations = Array(made.prefix(selector?.certificates.count ?? 0))
         owned = made
-        var names: [Int: String] = [:]
-        if let stack = SSL_CTX_get_ciphers(context) {
-            for index in 0..<cshim_sk_SSL_CIPHER_num(stack) {
-                guard let cipher = cshim_sk_SSL_CIPHER_value(stack, index) else { continue }
-                names[Int(bitPattern: cipher)] = String(cString: SSL_CIPHER_get_name(cipher))
-            }
-        }
-        cipherNames = names
+        cipherNames = Dictionary(Self.ciphers(of: context).map { (Int(bitPattern: $0.cipher), $0.name) },
+                                 uniquingKeysWith: { first, _ in first })
         // Retain policy for the callbacks: passUnretained; this object owns the
         // SSL_CTXs and frees them in deinit, and an `SSL` that was moved onto one
         // holds its own reference, so every callback finds this object alive.
@@ -137,10 +131,13 @@ public final class ServerTLSContext: @unchecked Sendable {
     }
 
     /// Names of the TLS 1.2 ciphers (and 1.3 suites) this context will negotiate, in preference order.
-    public var enabledCiphers: [String] {
+    public var enabledCiphers: [String] { Self.ciphers(of: context).map(\.name) }
+
+    /// The `SSL_CIPHER`s a context negotiates, in preference order, with their names.
+    private static func ciphers(of context: OpaquePointer) -> [(cipher: OpaquePointer, name: String)] {
         guard let stack = SSL_CTX_get_ciphers(context) else { return [] }
         return (0..<cshim_sk_SSL_CIPHER_num(stack)).compactMap { index in
-            cshim_sk_SSL_CIPHER_value(stack, index).map { String(cString: SSL_CIPHER_get_name($0)) }
+            cshim_sk_SSL_CIPHER_value(stack, index).map { ($0, String(cString: SSL_CIPHER_get_name($0))) }
         }
     }
 
