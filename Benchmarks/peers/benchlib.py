@@ -11,6 +11,7 @@
   benchlib.py callgrind FILE                one callgrind dump -> JSON: instructions per connection,
                                             in all and outside SSL_do_handshake (--callgrind)
   benchlib.py callgrind-table RAW OUTDIR COLUMNS   raw.jsonl of a --callgrind run -> callgrind.csv/.md
+  benchlib.py targets RAW OUTDIR PARAMS     raw.jsonl of a --targets run -> targets.csv/.md (issue #5's rows)
 """
 import csv
 import json
@@ -506,6 +507,133 @@ def callgrind_table(raw_path, outdir, columns):
     return 0
 
 
+# Issue #5's targets: (key, mode, TLS, handshake, target server CPU-us per handshake, label).
+TARGET_ROWS = [
+    ("rsa", "implicit", "1.2", "full", 1000, "RSA-2048 full, implicit TLS"),
+    ("rsa", "smtp", "1.2", "full", 1040, "RSA-2048 full, SMTP STARTTLS"),
+    ("ecdsa", "implicit", "1.2", "full", 330, "ECDSA P-256 full, implicit TLS"),
+    ("ecdsa", "imap", "1.2", "full", 365, "ECDSA P-256 full, IMAP STARTTLS"),
+    ("rsa", "implicit", "1.2", "resumed", 100, "resumed (ticket), implicit TLS, RSA-2048"),
+]
+IDLE_TARGET_KIB = 16
+
+
+def targets(raw_path, outdir, params_path):
+    """Issue #5's rows: each peer's median (min-max) over the rounds, whether MailEdge's
+    median meets the target, and MailEdge against tls-floor and nginx mail round by
+    round (the same round's cells are seconds apart, so a slow spell of the machine
+    falls on both; the per-round ratio is steadier than either figure)."""
+    rows = load_raw(raw_path)
+    try:
+        params = json.load(open(params_path))
+    except (OSError, ValueError):
+        params = {}
+    per_run = {}   # (peer, key, mode, tls, resume) -> {run: us}
+    for r in rows:
+        if r.get("kind") != "cell" or r.get("status") != "ok" or not isinstance(r.get("result"), dict):
+            continue
+        v = number(r["result"].get("server_cpu_us_per_handshake"))
+        if v is not None and not r["result"].get("failures"):
+            per_run.setdefault((r["peer"], r["key"], r["mode"], r["tls"], r["resume"]), {})[r["run"]] = v
+
+    def spread(vals):
+        return (statistics.median(vals), min(vals), max(vals)) if vals else None
+
+    def paired(a, b, how):
+        runs = sorted(set(a) & set(b))
+        return statistics.median(how(a[n], b[n]) for n in runs) if runs else None
+
+    csv_rows, lines = [], []
+    peers_cols = [c for c in ("tls-floor", "nginx-mail") if any(k[0] == c for k in per_run)]
+    short = {"mailedge": "MailEdge", "tls-floor": "tls-floor", "nginx-mail": "nginx mail"}
+    for key, mode, tls, resume, target, label in TARGET_ROWS:
+        me = per_run.get(("mailedge", key, mode, tls, resume), {})
+        rec = {"row": label, "key": key, "mode": mode, "tls": tls, "handshake": resume, "target_us": target,
+               "runs": len(me)}
+        s = spread(list(me.values()))
+        rec["mailedge_median"], rec["mailedge_min"], rec["mailedge_max"] = s if s else (None, None, None)
+        rec["mailedge_runs_within_target"] = sum(1 for v in me.values() if v <= target)
+        rec["met"] = "" if s is None else ("yes" if s[0] <= target else "no")
+        for c in peers_cols:
+            other = per_run.get((c, key, mode, tls, resume), {})
+            t = spread(list(other.values()))
+            rec[f"{c}_median"] = t[0] if t else None
+            rec[f"{c}_min"], rec[f"{c}_max"] = (t[1], t[2]) if t else (None, None)
+            rec[f"{c}_runs_within_target"] = sum(1 for v in other.values() if v <= target)
+            rec[f"mailedge_minus_{c}"] = paired(me, other, lambda x, y: x - y)
+            rec[f"mailedge_over_{c}"] = paired(me, other, lambda x, y: x / y)
+        csv_rows.append(rec)
+
+    holds = {r["peer"]: r for r in rows if r.get("kind") == "hold" and r.get("status") == "ok"
+             and isinstance(r.get("result"), dict)}
+    idle = {c: number(h["result"].get("idle_kib_per_connection")) for c, h in holds.items()}
+
+    fields = list(csv_rows[0].keys()) if csv_rows else []
+    with open(os.path.join(outdir, "targets.csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for rec in csv_rows:
+            w.writerow({k: (fmt(v, 3) if isinstance(v, float) and "over" in k else fmt(v, 1) if isinstance(v, float) else v)
+                        for k, v in rec.items()})
+        if "mailedge" in idle:
+            fh.write(f"# idle KiB per connection: " + ", ".join(f"{c} {fmt(v, 1)}" for c, v in idle.items() if v is not None)
+                     + f"; target <= {IDLE_TARGET_KIB}\n")
+
+    n = params.get("runs", "?")
+    lines += ["# Issue #5's targets: MailEdge next to tls-floor and nginx mail", "",
+              f"`scripts/bench-peers --targets`: {n} round(s); in each round the servers are up at once, pinned to "
+              f"CPU {params.get('server_cpu', 0)} (HandshakeBench on CPU {params.get('client_cpu', 1)}), and measured "
+              "back to back cell by cell, in an order rotated per round. "
+              f"{params.get('count', '?')} handshakes per full cell, {params.get('resumed_count', '?')} per resumed cell; "
+              "server CPU time (user+sys) in µs per handshake; TLS 1.2, X25519. Implicit-TLS rows read the greeting"
+              + (" (here: **not**, `--no-greeting`)." if params.get("greeting", 1) == 0 else ".")
+              + (" **Quick run**: indicative only." if params.get("quick") else ""), "",
+              "Met: MailEdge's median over the rounds is within the target. The ratio and difference columns pair "
+              "MailEdge with the other server **in the same round** and give the median over rounds; tls-floor "
+              "(Benchmarks/peers/tls-floor.c) does only what OpenSSL and the kernel must do per connection, so "
+              "\"MailEdge − floor\" is MailEdge's own work and \"runs within\" shows whether the target is reachable "
+              "on this machine at all.", ""]
+    head = "| row | target | MailEdge median (min–max) | met | MailEdge runs within"
+    sep = "|---|---:|---:|:---:|---:"
+    for c in peers_cols:
+        head += f" | {short[c]} median (min–max) | {short[c]} runs within"
+        sep += "|---:|---:"
+    if "tls-floor" in peers_cols:
+        head += " | MailEdge − floor | MailEdge / floor"
+        sep += "|---:|---:"
+    if "nginx-mail" in peers_cols:
+        head += " | MailEdge / nginx mail"
+        sep += "|---:"
+    lines += [head + " |", sep + "|"]
+
+    def span(rec, c):
+        if rec.get(f"{c}_median") is None:
+            return "n/a"
+        return f"{fmt(rec[f'{c}_median'])} ({fmt(rec[f'{c}_min'])}–{fmt(rec[f'{c}_max'])})"
+
+    for rec in csv_rows:
+        row = f"| {rec['row']} | ≤ {rec['target_us']} | {span(rec, 'mailedge')} | {rec['met'] or 'n/a'} | " \
+              f"{rec['mailedge_runs_within_target']}/{rec['runs']}"
+        for c in peers_cols:
+            row += f" | {span(rec, c)} | {rec[f'{c}_runs_within_target']}/{len(per_run.get((c,) + tuple(rec[k] for k in ('key', 'mode', 'tls', 'handshake')), {}))}"
+        if "tls-floor" in peers_cols:
+            d, q = rec.get("mailedge_minus_tls-floor"), rec.get("mailedge_over_tls-floor")
+            row += f" | {'' if d is None else ('+' if d >= 0 else '') + fmt(d)} | {'' if q is None else fmt(q, 3)}"
+        if "nginx-mail" in peers_cols:
+            q = rec.get("mailedge_over_nginx-mail")
+            row += f" | {'' if q is None else fmt(q, 3)}"
+        lines.append(row + " |")
+    if idle:
+        lines += ["", f"Idle TLS connection (target ≤ {IDLE_TARGET_KIB} KiB per connection, {params.get('hold', '?')} held): "
+                  + ", ".join(f"{short.get(c, LABELS.get(c, c))} {fmt(v, 1)} KiB" for c, v in idle.items() if v is not None)
+                  + (f" — {'met' if idle.get('mailedge') is not None and idle['mailedge'] <= IDLE_TARGET_KIB else 'not met'}."
+                     if "mailedge" in idle else ".")]
+    lines += ["", f"Run: `{params.get('started', '')}`, {params.get('openssl', '')}, kernel {params.get('kernel', '')}."]
+    with open(os.path.join(outdir, "targets.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -529,6 +657,8 @@ def main(argv):
         return callgrind(args[0])
     if cmd == "callgrind-table":
         return callgrind_table(*args[:3])
+    if cmd == "targets":
+        return targets(*args[:3])
     print(__doc__, file=sys.stderr)
     return 2
 

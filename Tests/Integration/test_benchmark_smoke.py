@@ -1,5 +1,6 @@
 """Smoke test of Benchmarks/HandshakeBench against MailEdge: the tool works in
 every mode; no timing is asserted (performance is measured by scripts/bench-peers)."""
+import csv
 import imaplib
 import json
 import os
@@ -156,5 +157,47 @@ def test_bench_peers_callgrind_quick():
                 assert figures["client_hello_callback_per_connection"] == 0, cell
         table = (out / "callgrind.md").read_text()
         assert "| ECDSA P-256 | IMAP STARTTLS | 1.2 | resumed |" in table and "MailEdge − floor" in table, table
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+# scripts/bench-peers --targets: issue #5's rows (and the idle test) against MailEdge
+# and tls-floor, one quick round. The table's shape and pairing are checked, not the
+# figures (a quick round is far too short to time anything).
+def test_bench_peers_targets_quick():
+    runs_dir = REPO / "Benchmarks/results/runs"
+    before = set(runs_dir.glob("*-targets")) if runs_dir.exists() else set()
+    published = (REPO / "Benchmarks/results/targets.md")
+    published_before = published.read_text() if published.exists() else None
+    result = subprocess.run([str(REPO / "scripts/bench-peers"), "--targets", "--quick", "--no-install", "--no-build",
+                             "--mailedge", os.environ["MAILEDGE_BIN"], "--handshakebench", BENCH, "--base-port", "25200",
+                             "--peers", "mailedge,floor", "--count", "100", "--resumed-count", "200", "--hold", "100"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    runs = set(runs_dir.glob("*-targets")) - before
+    assert len(runs) == 1, runs
+    out = runs.pop()
+    try:
+        cells = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
+        measured = {(c["peer"], c["key"], c["mode"], c["tls"], c["resume"]) for c in cells if c["kind"] == "cell"}
+        rows = {("rsa", "implicit", "1.2", "full"), ("rsa", "smtp", "1.2", "full"), ("ecdsa", "implicit", "1.2", "full"),
+                ("ecdsa", "imap", "1.2", "full"), ("rsa", "implicit", "1.2", "resumed")}
+        assert measured == {(p,) + r for p in ("mailedge", "tls-floor") for r in rows}, measured  # those rows only
+        assert all(c["status"] == "ok" for c in cells), [c for c in cells if c["status"] != "ok"]
+        with open(out / "targets.csv", newline="") as fh:
+            table = [r for r in csv.DictReader(fh) if not r["row"].startswith("#")]
+        assert [(r["key"], r["mode"], r["handshake"], r["target_us"]) for r in table] == [
+            ("rsa", "implicit", "full", "1000"), ("rsa", "smtp", "full", "1040"), ("ecdsa", "implicit", "full", "330"),
+            ("ecdsa", "imap", "full", "365"), ("rsa", "implicit", "resumed", "100")]
+        for r in table:
+            me, fl = float(r["mailedge_median"]), float(r["tls-floor_median"])
+            assert me > 0 and fl > 0, r
+            assert abs(float(r["mailedge_minus_tls-floor"]) - (me - fl)) < 0.6, r  # one round: the pair is the medians
+            assert r["met"] == ("yes" if me <= float(r["target_us"]) else "no"), r
+        md = (out / "targets.md").read_text()
+        assert "| ECDSA P-256 full, IMAP STARTTLS | ≤ 365 |" in md and "MailEdge − floor" in md, md
+        assert "Idle TLS connection (target ≤ 16 KiB" in md and "MailEdge " in md, md
+        # A quick run never replaces the published table.
+        assert (published.read_text() if published.exists() else None) == published_before
     finally:
         shutil.rmtree(out, ignore_errors=True)
