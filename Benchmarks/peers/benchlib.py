@@ -12,6 +12,7 @@
                                             in all and outside SSL_do_handshake (--callgrind)
   benchlib.py callgrind-table RAW OUTDIR COLUMNS   raw.jsonl of a --callgrind run -> callgrind.csv/.md
   benchlib.py targets RAW OUTDIR PARAMS     raw.jsonl of a --targets run -> targets.csv/.md (issue #5's rows)
+  benchlib.py target-cells                  the --targets rows, one KEY:MODE:TLS:RESUME per line
 """
 import csv
 import json
@@ -559,6 +560,7 @@ def targets(raw_path, outdir, params_path):
             t = spread(list(other.values()))
             rec[f"{c}_median"] = t[0] if t else None
             rec[f"{c}_min"], rec[f"{c}_max"] = (t[1], t[2]) if t else (None, None)
+            rec[f"{c}_runs"] = len(other)
             rec[f"{c}_runs_within_target"] = sum(1 for v in other.values() if v <= target)
             rec[f"mailedge_minus_{c}"] = paired(me, other, lambda x, y: x - y)
             rec[f"mailedge_over_{c}"] = paired(me, other, lambda x, y: x / y)
@@ -615,7 +617,7 @@ def targets(raw_path, outdir, params_path):
         row = f"| {rec['row']} | ≤ {rec['target_us']} | {span(rec, 'mailedge')} | {rec['met'] or 'n/a'} | " \
               f"{rec['mailedge_runs_within_target']}/{rec['runs']}"
         for c in peers_cols:
-            row += f" | {span(rec, c)} | {rec[f'{c}_runs_within_target']}/{len(per_run.get((c,) + tuple(rec[k] for k in ('key', 'mode', 'tls', 'handshake')), {}))}"
+            row += f" | {span(rec, c)} | {rec[f'{c}_runs_within_target']}/{rec[f'{c}_runs']}"
         if "tls-floor" in peers_cols:
             d, q = rec.get("mailedge_minus_tls-floor"), rec.get("mailedge_over_tls-floor")
             row += f" | {'' if d is None else ('+' if d >= 0 else '') + fmt(d)} | {'' if q is None else fmt(q, 3)}"
@@ -659,6 +661,9 @@ def main(argv):
         return callgrind_table(*args[:3])
     if cmd == "targets":
         return targets(*args[:3])
+    if cmd == "target-cells":
+        print("\n".join(":".join(row[:4]) for row in TARGET_ROWS))
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 
