@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Release builds skip Swift's run-time exclusivity checks (a `swift_beginAccess`
+/// call around most class-property accesses): ~4 K fewer instructions and ~120
+/// fewer instruction-cache misses per TLS connection (callgrind, IMAP STARTTLS).
+/// Debug builds, which `scripts/test` runs, keep the checks, so an overlapping
+/// access still traps in the tests.
+let serverSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "MailEdge",
     platforms: [.macOS(.v14)],
@@ -22,33 +31,33 @@ let package = Package(
         .target(name: "CShims", dependencies: ["COpenSSL", "CLibevent"]),
 
         // Pure layers: no C, no sockets.
-        .target(name: "MailProtocols"),
+        .target(name: "MailProtocols", swiftSettings: serverSettings),
         .target(name: "Config", dependencies: [
             .product(name: "TOMLKit", package: "TOMLKit"),
-        ]),
+        ], swiftSettings: serverSettings),
 
         // X.509 and TLS over OpenSSL.
-        .target(name: "Certificates", dependencies: ["COpenSSL", "CShims"]),
-        .target(name: "TLS", dependencies: ["Certificates", "COpenSSL", "CShims"]),
+        .target(name: "Certificates", dependencies: ["COpenSSL", "CShims"], swiftSettings: serverSettings),
+        .target(name: "TLS", dependencies: ["Certificates", "COpenSSL", "CShims"], swiftSettings: serverSettings),
 
         // Maildir and users (blocking; run from a work pool).
-        .target(name: "MailStore", dependencies: ["COpenSSL", "MailProtocols"]),
+        .target(name: "MailStore", dependencies: ["COpenSSL", "MailProtocols"], swiftSettings: serverSettings),
 
         // libevent: loops, listeners, timers, mailbox.
-        .target(name: "Reactor", dependencies: ["CLibevent", "COpenSSL", "CShims", "Certificates"]),
+        .target(name: "Reactor", dependencies: ["CLibevent", "COpenSSL", "CShims", "Certificates"], swiftSettings: serverSettings),
 
         // Receive connectors and connections.
         .target(name: "Server", dependencies: [
             "Reactor", "TLS", "Certificates", "MailProtocols", "MailStore", "Config",
             "CLibevent", "COpenSSL", "CShims",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: serverSettings),
 
         .executableTarget(name: "mailedge", dependencies: [
             "Server", "Config", "MailStore", "Certificates", "TLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: serverSettings),
 
         .executableTarget(name: "HandshakeBench", dependencies: ["COpenSSL", "CShims", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/HandshakeBench"),
 

@@ -15,7 +15,8 @@ public protocol ChannelDelegate: AnyObject {
 }
 
 /// One accepted connection's byte stream: the socket, plaintext or OpenSSL, driven
-/// by two plain libevent events (no bufferevent). Owned by its connection, used
+/// by plain libevent events (no bufferevent): a persistent read event, and a write
+/// event made when a write first has to wait. Owned by its connection, used
 /// only on its loop thread.
 ///
 /// - Reading is level-triggered and persistent: one `epoll_ctl` when the connection
@@ -95,10 +96,11 @@ public final class Channel {
     private func makeEvents(_ loop: EventLoop) throws {
         // Retain policy: passUnretained; the events are deleted in close() and
         // freed in deinit, so no callback outlives the channel.
+        // The write event is made only when a write first has to wait (armWrite):
+        // most connections never need one.
         let context = Unmanaged.passUnretained(self).toOpaque()
         readEvent = event_new(loop.base, fd, Int16(EV_READ | EV_PERSIST), channelCallback, context)
-        writeEvent = event_new(loop.base, fd, Int16(EV_WRITE), channelCallback, context)
-        guard readEvent != nil, writeEvent != nil else {
+        guard readEvent != nil else {
             isClosed = true
             throw ReactorError(message: "event_new failed")
         }
@@ -238,7 +240,14 @@ public final class Channel {
     }
 
     private func armWrite() {
-        guard !writeArmed, let writeEvent else { return }
+        guard !writeArmed else { return }
+        if writeEvent == nil {
+            writeEvent = event_new(loop.base, fd, Int16(EV_WRITE), channelCallback, Unmanaged.passUnretained(self).toOpaque())
+        }
+        guard let writeEvent else {
+            delegate?.channel(self, event: .failed("event_new failed"))
+            return
+        }
         writeArmed = true
         event_add(writeEvent, nil)
         if readRegistered, let readEvent {

@@ -95,9 +95,19 @@ private func wakerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPo
 }
 
 /// A one-shot timer on a loop; re-armable. Owned by whoever must cancel it.
+///
+/// Re-arming is lazy, as connection timeouts are re-armed on every command and
+/// every TLS step but almost never fire: a new deadline no earlier than the one
+/// libevent already holds is only recorded (no `event_add`, no timer-heap work);
+/// when libevent's timer fires before the recorded deadline, it is set again for
+/// the rest. Only an earlier deadline goes to libevent at once.
 public final class LoopTimer {
     private var event: OpaquePointer?
     private let handler: () -> Void
+    /// When the handler is due (monotonic seconds); nil when not armed.
+    private var deadline: Double?
+    /// When libevent's timer, if pending, fires (monotonic seconds).
+    private var scheduled: Double?
 
     init(base: OpaquePointer, handler: @escaping () -> Void) {
         self.handler = handler
@@ -109,15 +119,52 @@ public final class LoopTimer {
 
     deinit { if let event { event_free(event) } }
 
+    /// Fires `seconds` from now, replacing any earlier arming.
     public func arm(_ seconds: Double) {
-        guard let event else { return }
-        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
-        event_add(event, &tv)
+        let now = Self.now()
+        let due = now + max(seconds, 0)
+        deadline = due
+        if let scheduled, scheduled <= due { return }
+        schedule(after: seconds, at: due)
     }
 
-    public func cancel() { if let event { event_del(event) } }
+    public func cancel() {
+        deadline = nil
+        if scheduled != nil, let event { event_del(event) }
+        scheduled = nil
+    }
 
-    fileprivate func fire() { handler() }
+    /// Whether the handler is due at some point (armed and not yet fired or cancelled).
+    public var isArmed: Bool { deadline != nil }
+
+    private func schedule(after seconds: Double, at due: Double) {
+        guard let event else { return }
+        let seconds = max(seconds, 0)
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        event_add(event, &tv)
+        scheduled = due
+    }
+
+    fileprivate func fire() {
+        scheduled = nil
+        guard let due = deadline else { return }
+        // libevent's clock and this one read the same monotonic time at different
+        // moments; a millisecond early counts as due.
+        let left = due - Self.now()
+        if left > 0.001 {
+            schedule(after: left, at: due)
+            return
+        }
+        deadline = nil
+        handler()
+    }
+
+    /// Monotonic seconds (vDSO, no system call).
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1_000_000_000
+    }
 }
 
 private func timerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
