@@ -11,6 +11,8 @@ final class MailConnection {
     enum Phase { case handshaking, open, upgrading, closed }
 
     let id: UInt64
+    /// The socket's descriptor: the worker's slot for this connection.
+    let fd: Int32
     let client: String
     let connector: ReceiveConnector
     private unowned let worker: Worker
@@ -38,6 +40,7 @@ final class MailConnection {
 
     init(id: UInt64, fd: Int32, client: String, connector: ReceiveConnector, worker: Worker) throws {
         self.id = id
+        self.fd = fd
         self.client = client
         self.connector = connector
         self.worker = worker
@@ -86,7 +89,7 @@ final class MailConnection {
                 upgradeWhenDrained = true
                 phase = .upgrading
             case .work(let job):
-                worker.submit(for: id, on: workQueue, job)
+                worker.submit(for: self, on: workQueue, job)
             case .close:
                 closeWhenDrained = true
             case .log(let level, let message, let metadata):
@@ -249,7 +252,7 @@ final class MailConnection {
         watcher?.cancel()
         // A session that still holds something (a POP3 lock) lets go of it now.
         for action in session.dropped() {
-            if case .work(let job) = action { worker.submit(for: id, on: workQueue, job) }
+            if case .work(let job) = action { worker.submit(for: self, on: workQueue, job) }
         }
         // One info line per connection (HAProxy's model): why and when it ended,
         // and what TLS it had, read from the SSL before the channel frees it.

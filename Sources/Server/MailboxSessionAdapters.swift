@@ -99,7 +99,8 @@ final class MailboxSessionAdapter<Session: MailboxProtocolSession>: SessionAdapt
     let access: MailboxAccess
     /// Autologout limits: between commands, and while IMAP IDLE runs.
     let limits: (idle: Double, idling: Double)
-    private let lock = LockHolding()
+    /// Made on first use: only a POP3 session that takes its maildrop needs it.
+    private lazy var lock = LockHolding()
     private var pendingUser: String?
     private var user: String?
     private var started = false

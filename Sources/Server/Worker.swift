@@ -8,7 +8,7 @@ import Reactor
 /// threads talk to it only through `post` (its mailbox).
 final class Worker {
     enum Message: Sendable {
-        case completed(connection: UInt64, Completion)
+        case completed(connection: UInt64, fd: Int32, Completion)
         case stopAccepting
         case closeSessions
         case stop
@@ -32,7 +32,10 @@ final class Worker {
     /// Close lines written once per loop turn.
     let closeLines: LineBatch
     private var listeners: [Listener] = []
-    private var connections: [UInt64: MailConnection] = [:]
+    /// Open connections by socket descriptor (a slot per descriptor number the
+    /// kernel hands out, reused as it reuses them): no hashing per accept and close.
+    private var connections: [MailConnection?] = []
+    private(set) var openConnections = 0
     /// Connections that ended during this loop turn, released on the next one (never
     /// while their channel is inside its own callback); one timer for all of them.
     private var endedConnections: [MailConnection] = []
@@ -68,8 +71,9 @@ final class Worker {
     func run() {
         loop.run()
         // Connections are freed here, on their own thread, after the loop stopped.
-        for connection in connections.values { connection.abort() }
+        for case let connection? in connections { connection.abort() }
         connections.removeAll()
+        openConnections = 0
         endedConnections.removeAll()
         reaper = nil
         closeLines.flush()
@@ -93,7 +97,13 @@ final class Worker {
         let id = (UInt64(index) << 48) | nextID
         do {
             let connection = try MailConnection(id: id, fd: fd, client: client, connector: connector, worker: self)
-            connections[id] = connection
+            let slot = Int(fd)
+            if slot >= connections.count { connections.append(contentsOf: repeatElement(nil, count: slot + 1 - connections.count)) }
+            // A connection gives its slot back when it closes its socket, before the
+            // kernel can hand the number out again.
+            assert(connections[slot] == nil, "descriptor \(fd) still has a connection")
+            connections[slot] = connection
+            openConnections += 1
             connection.start()
         } catch {
             // Neither the connection nor its channel took the socket.
@@ -106,33 +116,38 @@ final class Worker {
     /// Called from inside the connection's own callbacks: the last reference is
     /// dropped on the next loop turn, never while its channel is mid-callback.
     func connectionEnded(_ connection: MailConnection) {
-        guard let ended = connections.removeValue(forKey: connection.id) else { return }
+        let slot = Int(connection.fd)
+        guard slot < connections.count, let ended = connections[slot], ended === connection else { return }
+        connections[slot] = nil
+        openConnections -= 1
         runtime.limiter.release(connection.client)
         if endedConnections.isEmpty { reaper?.arm(0) }
         endedConnections.append(ended)
     }
 
-    var openConnections: Int { connections.count }
-
     /// Blocking work for a connection, run on `queue` (the connection's serial
     /// queue over the shared pool, so its jobs keep their order); the result comes
     /// back through the mailbox to the connection, if it is still there.
-    func submit(for connection: UInt64, on queue: DispatchQueue, _ work: @escaping @Sendable () -> Completion) {
+    func submit(for connection: MailConnection, on queue: DispatchQueue, _ work: @escaping @Sendable () -> Completion) {
         let mailbox = self.mailbox!
+        let id = connection.id, fd = connection.fd
         queue.async {
-            mailbox.post(.completed(connection: connection, work()))
+            mailbox.post(.completed(connection: id, fd: fd, work()))
         }
     }
 
     private func handle(_ message: Message) {
         switch message {
-        case .completed(let id, let completion):
-            connections[id]?.complete(completion)
+        case .completed(let id, let fd, let completion):
+            // The descriptor may belong to a newer connection by now: the id decides.
+            let slot = Int(fd)
+            guard slot < connections.count, let connection = connections[slot], connection.id == id else { return }
+            connection.complete(completion)
         case .stopAccepting:
             for listener in listeners { listener.close() }
             listeners.removeAll()
         case .closeSessions:
-            for connection in Array(connections.values) { connection.shutdown() }
+            for case let connection? in connections { connection.shutdown() }
         case .stop:
             loop.breakLoop()
         }
