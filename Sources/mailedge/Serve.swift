@@ -13,6 +13,8 @@ struct Serve: ParsableCommand {
     var logLevel: String = "info"
 
     func run() throws {
+        // First, before any thread or descriptor exists: glibc's malloc tunables.
+        MallocTuning.applyByReexecuting()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in MailEdgeLogHandler(label: label, level: level) }
         let logger = Logger(label: "mailedge")

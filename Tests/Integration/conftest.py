@@ -55,9 +55,11 @@ class MailEdge:
     """One running server: ports, folders, log, and helpers to talk to it."""
 
     def __init__(self, root: Path, limits=None, tls=None, extra="", connector_fqdn=None,
-                 accepted_domains=("contoso.test",), domain_secure=False, serve_args=()):
+                 accepted_domains=("contoso.test",), domain_secure=False, serve_args=(), env=None):
         self.root = root
         self.serve_args = list(serve_args)
+        # Extra environment for `serve` (None: the test's own environment).
+        self.env = None if env is None else {**os.environ, **env}
         self.smtp = free_port()
         self.submission = free_port()
         self.smtps = free_port()
@@ -119,7 +121,7 @@ class MailEdge:
         self.log = open(self.log_path, "w")
         self.probes = 0
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.root / "mailedge.toml"), *self.serve_args],
-                                     cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
+                                     cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         for port in (self.smtp, self.submission, self.smtps, self.imap, self.imaps, self.pop3, self.pop3s):
             wait_for(lambda: self.proc.poll() is not None or self._accepts(port), what=f"port {port}")
             if self.proc.poll() is not None:

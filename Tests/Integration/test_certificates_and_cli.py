@@ -133,3 +133,39 @@ def test_user_commands(tmp_path):
     assert cli("user", "remove", "bob").returncode == 0
     assert cli("user", "list").stdout.split() == []
     assert cli("user", "remove", "bob").returncode == 1
+
+
+def _environ(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(entry.split("=", 1) for entry in f.read().decode().split("\0") if "=" in entry)
+
+
+@pytest.mark.parametrize("given", [None, "glibc.malloc.perturb=0", "glibc.malloc.tcache_count=7"])
+def test_serve_sets_its_malloc_tunable_by_reexecuting_itself(make_server, given):
+    # glibc reads GLIBC_TUNABLES only at process start: `serve` re-executes itself once
+    # with glibc.malloc.tcache_count=100 added, keeping its PID (what systemd and the
+    # tests track), its arguments and any other tunable; an administrator's own
+    # tcache_count is left alone (no re-execution). The server then serves:
+    # make_server waits for every listener and a connection on each.
+    inherited = os.environ.get("GLIBC_TUNABLES", "")
+    server = make_server(env=None if given is None else {"GLIBC_TUNABLES": given})
+    pid = server.proc.pid
+    environ = _environ(pid)
+    assert os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(BIN)
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[1:4] == [b"serve", b"--config", str(server.root / "mailedge.toml").encode()]
+    assert server.log_text().count("configuration loaded") == 1
+    own = given if given is not None else inherited
+    if "tcache_count" in own:
+        assert "MAILEDGE_MALLOC_TUNED" not in environ
+        assert environ.get("GLIBC_TUNABLES") == own
+    else:
+        assert environ.get("MAILEDGE_MALLOC_TUNED") == "1"
+        # glibc 2.36 ends the string after the first tunable's value in place while
+        # it parses it, so /proc shows the first one; ld.so shows both took effect.
+        first = own.split(":")[0] if own else "glibc.malloc.tcache_count=100"
+        assert environ.get("GLIBC_TUNABLES") == first
+        combined = f"{own}:glibc.malloc.tcache_count=100" if own else "glibc.malloc.tcache_count=100"
+        listed = subprocess.run(["/lib64/ld-linux-x86-64.so.2", "--list-tunables"], capture_output=True, text=True,
+                                env={"GLIBC_TUNABLES": combined}).stdout
+        assert "glibc.malloc.tcache_count: 0x64" in listed
