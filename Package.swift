@@ -54,7 +54,7 @@ let package = Package(
         ], swiftSettings: serverSettings),
 
         .executableTarget(name: "mailedge", dependencies: [
-            "Server", "Config", "MailStore", "Certificates", "TLS",
+            "Server", "Config", "MailStore", "Certificates", "TLS", "CShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: serverSettings),

@@ -1,5 +1,6 @@
 #include "CShims.h"
 #include <openssl/evp.h>
+#include <sys/auxv.h>
 
 int cshim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_min_proto_version(ctx, version); }
 int cshim_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_max_proto_version(ctx, version); }
@@ -28,3 +29,4 @@ const long cshim_SSL_SESS_CACHE_SERVER = SSL_SESS_CACHE_SERVER;
 const long cshim_SSL_SESS_CACHE_OFF = SSL_SESS_CACHE_OFF;
 struct event *cshim_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg) { return evtimer_new(base, cb, arg); }
 const unsigned long cshim_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
+int cshim_at_secure(void) { return getauxval(AT_SECURE) != 0; }

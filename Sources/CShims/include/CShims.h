@@ -49,4 +49,7 @@ extern const long cshim_SSL_SESS_CACHE_SERVER;
 extern const long cshim_SSL_SESS_CACHE_OFF;
 // evtimer_new / evtimer_add / evsignal_new are macros over event_new / event_add.
 struct event *cshim_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg);
+// getauxval(AT_SECURE): glibc's secure mode (setuid, file capabilities); <sys/auxv.h>
+// is not in Swift's Glibc module.
+int cshim_at_secure(void);
 #endif
