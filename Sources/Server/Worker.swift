@@ -35,7 +35,6 @@ final class Worker {
     /// Open connections by socket descriptor (a slot per descriptor number the
     /// kernel hands out, reused as it reuses them): no hashing per accept and close.
     private var connections: [MailConnection?] = []
-    private(set) var openConnections = 0
     /// Connections that ended during this loop turn, released on the next one (never
     /// while their channel is inside its own callback); one timer for all of them.
     private var endedConnections: [MailConnection] = []
@@ -73,7 +72,6 @@ final class Worker {
         // Connections are freed here, on their own thread, after the loop stopped.
         for case let connection? in connections { connection.abort() }
         connections.removeAll()
-        openConnections = 0
         endedConnections.removeAll()
         reaper = nil
         closeLines.flush()
@@ -103,7 +101,6 @@ final class Worker {
             // kernel can hand the number out again.
             assert(connections[slot] == nil, "descriptor \(fd) still has a connection")
             connections[slot] = connection
-            openConnections += 1
             connection.start()
         } catch {
             // Neither the connection nor its channel took the socket.
@@ -116,13 +113,17 @@ final class Worker {
     /// Called from inside the connection's own callbacks: the last reference is
     /// dropped on the next loop turn, never while its channel is mid-callback.
     func connectionEnded(_ connection: MailConnection) {
-        let slot = Int(connection.fd)
-        guard slot < connections.count, let ended = connections[slot], ended === connection else { return }
-        connections[slot] = nil
-        openConnections -= 1
+        guard let ended = self.connection(at: connection.fd), ended === connection else { return }
+        connections[Int(connection.fd)] = nil
         runtime.limiter.release(connection.client)
         if endedConnections.isEmpty { reaper?.arm(0) }
         endedConnections.append(ended)
+    }
+
+    /// The open connection on socket descriptor `fd`, if any.
+    private func connection(at fd: Int32) -> MailConnection? {
+        let slot = Int(fd)
+        return slot < connections.count ? connections[slot] : nil
     }
 
     /// Blocking work for a connection, run on `queue` (the connection's serial
@@ -140,8 +141,7 @@ final class Worker {
         switch message {
         case .completed(let id, let fd, let completion):
             // The descriptor may belong to a newer connection by now: the id decides.
-            let slot = Int(fd)
-            guard slot < connections.count, let connection = connections[slot], connection.id == id else { return }
+            guard let connection = connection(at: fd), connection.id == id else { return }
             connection.complete(completion)
         case .stopAccepting:
             for listener in listeners { listener.close() }

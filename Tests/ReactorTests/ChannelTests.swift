@@ -56,15 +56,6 @@ final class ChannelTests: XCTestCase {
         }
     }
 
-    /// Runs the loop with a safety stop after `limit` seconds.
-    private func run(_ loop: EventLoop, limit: Double = 20) {
-        var expired = false
-        let guardTimer = loop.schedule(after: limit) { expired = true; loop.breakLoop() }
-        loop.run()
-        guardTimer.cancel()
-        XCTAssertFalse(expired, "the loop hit its \(limit) s limit")
-    }
-
     func testAcceptedSocketsInheritNoDelay_ReadsArriveAndABlockedWriteDrainsCompletely() throws {
         let loop = try EventLoop()
         let payload = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }   // 24 MiB: more than the socket buffers take
