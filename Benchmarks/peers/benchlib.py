@@ -13,6 +13,10 @@
   benchlib.py callgrind-table RAW OUTDIR COLUMNS   raw.jsonl of a --callgrind run -> callgrind.csv/.md
   benchlib.py targets RAW OUTDIR PARAMS     raw.jsonl of a --targets run -> targets.csv/.md (issue #5's rows)
   benchlib.py target-cells                  the --targets rows, one KEY:MODE:TLS:RESUME per line
+  benchlib.py syscalls PERF JSON            perf stat -x, output + HandshakeBench JSON -> JSON: system calls
+                                            (by name) and context switches per connection (--syscalls)
+  benchlib.py brief-syscalls JSON           one-line summary of a --syscalls cell
+  benchlib.py syscalls-table RAW OUTDIR COLUMNS PARAMS   raw.jsonl of a --syscalls run -> syscalls.csv/.md
 """
 import csv
 import json
@@ -636,6 +640,137 @@ def targets(raw_path, outdir, params_path):
     return 0
 
 
+# --syscalls: perf stat -x, output of the measured server process during one
+# HandshakeBench run (no warm-up inside it, so every connection it made is counted).
+SYSCALL_ORDER = ["accept4", "accept", "read", "recvfrom", "recvmsg", "readv", "write", "sendto", "sendmsg", "writev",
+                 "epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "select", "close", "shutdown",
+                 "setsockopt", "fcntl", "ioctl", "getpid", "futex"]
+
+
+def perf_counts(path):
+    """{event: count} from perf stat's CSV (-x,) file; events perf could not count are left out."""
+    counts = {}
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split(",")
+            if len(parts) < 3:
+                continue
+            value = number(parts[0])
+            if value is not None:
+                counts[parts[2]] = value
+    return counts
+
+
+def syscalls(perf_path, hb_json):
+    """One cell's figures per connection: all system calls, context switches and the
+    calls by name, plus HandshakeBench's own result (its CPU figure includes perf's
+    tracepoint overhead: not a timing run)."""
+    try:
+        counts = perf_counts(perf_path)
+        hb = json.loads(hb_json)
+    except (OSError, ValueError) as e:
+        print(f"syscalls: {e}", file=sys.stderr)
+        return 1
+    connections = (number(hb.get("count")) or 0) + (number(hb.get("failures")) or 0)
+    total = counts.get("raw_syscalls:sys_enter")
+    if not connections or total is None:
+        print(f"syscalls: nothing counted ({perf_path}: {sorted(counts)}; {connections} connections)", file=sys.stderr)
+        return 1
+    prefix = "syscalls:sys_enter_"
+    by_name = {k[len(prefix):]: round(v / connections, 2) for k, v in counts.items() if k.startswith(prefix) and v}
+    named = sum(v for k, v in counts.items() if k.startswith(prefix))
+    out = dict(hb)
+    out.update({"connections": int(connections),
+                "syscalls_per_connection": round(total / connections, 2),
+                "context_switches_per_connection": round(counts.get("context-switches", 0) / connections, 2),
+                "other_syscalls_per_connection": round(max(total - named, 0) / connections, 2),
+                "by_syscall": by_name})
+    print(json.dumps(out, separators=(",", ":")))
+    return 0
+
+
+def brief_syscalls(js):
+    o = json.loads(js)
+    top = sorted(o.get("by_syscall", {}).items(), key=lambda kv: -kv[1])[:6]
+    print(f"{o.get('syscalls_per_connection')} syscalls/conn ({', '.join(f'{k} {v}' for k, v in top)}), "
+          f"{o.get('context_switches_per_connection')} context switches/conn, {o.get('connections')} connections")
+    return 0
+
+
+def syscalls_table(raw_path, outdir, columns, params_path):
+    rows = [r for r in load_raw(raw_path) if r.get("kind") == "cell"]
+    order = [c for c in columns.split() if any(r["peer"] == c for r in rows)]
+    cells = {(r["peer"], r["key"], r["mode"], r["tls"], r["resume"]): r for r in rows}
+    try:
+        params = json.load(open(params_path))
+    except (OSError, ValueError):
+        params = {}
+    def result(peer, cell):
+        r = cells.get((peer,) + cell)
+        return r["result"] if r and r.get("status") == "ok" and isinstance(r.get("result"), dict) else None
+    names = [n for n in SYSCALL_ORDER
+             if any((result(p, c[:4]) or {}).get("by_syscall", {}).get(n) for p in order for c in TARGET_ROWS)]
+    with open(os.path.join(outdir, "syscalls.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["peer", "key", "mode", "tls", "handshake", "status", "connections", "syscalls_per_connection",
+                    "context_switches_per_connection", *names, "other_per_connection", "handshakes_per_second",
+                    "greeting_p50_ms", "note"])
+        for row in TARGET_ROWS:
+            for peer in order:
+                r = cells.get((peer,) + row[:4])
+                if not r:
+                    continue
+                res = result(peer, row[:4]) or {}
+                by = res.get("by_syscall", {})
+                w.writerow([peer, *row[:4], r.get("status"), res.get("connections", ""), res.get("syscalls_per_connection", ""),
+                            res.get("context_switches_per_connection", ""), *[by.get(n, 0) if res else "" for n in names],
+                            res.get("other_syscalls_per_connection", ""), res.get("handshakes_per_second", ""),
+                            res.get("greeting_p50_ms", ""), r.get("note", "")])
+    lines = ["# System calls and context switches per connection", "",
+             "`scripts/bench-peers --syscalls`: perf counts the measured server process's system calls "
+             "(the `raw_syscalls:sys_enter` and `syscalls:sys_enter_*` tracepoints) and context switches while "
+             f"HandshakeBench makes {params.get('count', '?')} connections per full-handshake row "
+             f"({params.get('resumed_count', '?')} resumed), {params.get('concurrency', '?')} at a time, after a separate "
+             "warm-up; per connection. The kernel side of each server's cost, which callgrind does not see: "
+             "every system call and every sleep and wake-up is CPU time charged to the server. "
+             "A context switch is mostly the server going idle to wait for the client (the client is the slower side "
+             "on this 2-core machine); a server that keeps its clients waiting (see the greeting row) idles between "
+             "events and runs each one from cold caches. Counts, not time: the tracepoints slow the servers a little, "
+             "so this is not a timing run.", ""]
+    for row in TARGET_ROWS:
+        present = [p for p in order if (p,) + row[:4] in cells]
+        if not present:
+            continue
+        lines.append(f"## {row[5]} (TLS {row[2]})")
+        lines.append("")
+        lines.append("| per connection | " + " | ".join(LABELS.get(p, p) for p in present) + " |")
+        lines.append("|---|" + "---:|" * len(present))
+        def line(label, get):
+            vals = []
+            for p in present:
+                res = result(p, row[:4])
+                vals.append(cells[(p,) + row[:4]].get("status", "") if res is None else fmt(get(res), 2))
+            lines.append(f"| {label} | " + " | ".join(vals) + " |")
+        line("**system calls**", lambda r: r.get("syscalls_per_connection"))
+        line("**context switches**", lambda r: r.get("context_switches_per_connection"))
+        for n in names:
+            if any((result(p, row[:4]) or {}).get("by_syscall", {}).get(n) for p in present):
+                line(f"`{n}`", lambda r, n=n: r.get("by_syscall", {}).get(n, 0))
+        line("other calls", lambda r: r.get("other_syscalls_per_connection"))
+        lines.append("| handshakes per second (under perf) | " + " | ".join(
+            fmt(number((result(p, row[:4]) or {}).get("handshakes_per_second"))) for p in present) + " |")
+        if row[1] == "implicit":
+            lines.append("| greeting p50, ms after the handshake | " + " | ".join(
+                fmt(number((result(p, row[:4]) or {}).get("greeting_p50_ms")), 2) for p in present) + " |")
+        lines.append("")
+    lines.append(f"Run: `{params.get('started', '?')}`, {params.get('openssl', '')}, kernel {params.get('kernel', '')}.")
+    with open(os.path.join(outdir, "syscalls.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -661,6 +796,12 @@ def main(argv):
         return callgrind_table(*args[:3])
     if cmd == "targets":
         return targets(*args[:3])
+    if cmd == "syscalls":
+        return syscalls(*args[:2])
+    if cmd == "brief-syscalls":
+        return brief_syscalls(args[0])
+    if cmd == "syscalls-table":
+        return syscalls_table(*args[:4])
     if cmd == "target-cells":
         print("\n".join(":".join(row[:4]) for row in TARGET_ROWS))
         return 0

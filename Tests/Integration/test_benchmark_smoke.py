@@ -121,24 +121,31 @@ def test_tls_floor_answers_protocol_errors(tls_floor):
     pop.quit()
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bench_peers(kind, *options):
+    """Runs scripts/bench-peers with this build's binaries (nothing installed or built)
+    and returns the one new Benchmarks/results/runs/*-KIND folder it wrote."""
+    runs_dir = REPO / "Benchmarks/results/runs"
+    before = set(runs_dir.glob(f"*-{kind}")) if runs_dir.exists() else set()
+    result = subprocess.run([str(REPO / "scripts/bench-peers"), *options, "--no-install", "--no-build",
+                             "--mailedge", os.environ["MAILEDGE_BIN"], "--handshakebench", BENCH],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    runs = set(runs_dir.glob(f"*-{kind}")) - before
+    assert len(runs) == 1, runs
+    return runs.pop()
+
+
 # scripts/bench-peers --callgrind: MailEdge and tls-floor under valgrind's callgrind,
 # instructions per connection outside the TLS handshake. A small matrix; the figures
 # are checked for sense (every connection counted, MailEdge's own work included),
 # not for size.
-REPO = Path(__file__).resolve().parents[2]
-
-
 def test_bench_peers_callgrind_quick():
     assert shutil.which("valgrind") and shutil.which("callgrind_control"), "scripts/test installs valgrind"
-    before = set((REPO / "Benchmarks/results/runs").glob("*-callgrind")) if (REPO / "Benchmarks/results/runs").exists() else set()
-    result = subprocess.run([str(REPO / "scripts/bench-peers"), "--callgrind", "--quick", "--no-install", "--no-build",
-                             "--mailedge", os.environ["MAILEDGE_BIN"], "--handshakebench", BENCH, "--base-port", "25000",
-                             "--keys", "ecdsa", "--modes", "implicit,imap", "--tls", "1.2"],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    runs = set((REPO / "Benchmarks/results/runs").glob("*-callgrind")) - before
-    assert len(runs) == 1, runs
-    out = runs.pop()
+    out = bench_peers("callgrind", "--callgrind", "--quick", "--base-port", "25000",
+                      "--keys", "ecdsa", "--modes", "implicit,imap", "--tls", "1.2")
     try:
         cells = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
         assert {(c["peer"], c["mode"], c["resume"]) for c in cells} == {
@@ -165,18 +172,10 @@ def test_bench_peers_callgrind_quick():
 # and tls-floor, one quick round. The table's shape and pairing are checked, not the
 # figures (a quick round is far too short to time anything).
 def test_bench_peers_targets_quick():
-    runs_dir = REPO / "Benchmarks/results/runs"
-    before = set(runs_dir.glob("*-targets")) if runs_dir.exists() else set()
     published = (REPO / "Benchmarks/results/targets.md")
     published_before = published.read_text() if published.exists() else None
-    result = subprocess.run([str(REPO / "scripts/bench-peers"), "--targets", "--quick", "--no-install", "--no-build",
-                             "--mailedge", os.environ["MAILEDGE_BIN"], "--handshakebench", BENCH, "--base-port", "25200",
-                             "--peers", "mailedge,floor", "--count", "100", "--resumed-count", "200", "--hold", "100"],
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    runs = set(runs_dir.glob("*-targets")) - before
-    assert len(runs) == 1, runs
-    out = runs.pop()
+    out = bench_peers("targets", "--targets", "--quick", "--base-port", "25200",
+                      "--peers", "mailedge,floor", "--count", "100", "--resumed-count", "200", "--hold", "100")
     try:
         cells = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
         measured = {(c["peer"], c["key"], c["mode"], c["tls"], c["resume"]) for c in cells if c["kind"] == "cell"}
@@ -197,6 +196,43 @@ def test_bench_peers_targets_quick():
         md = (out / "targets.md").read_text()
         assert "| ECDSA P-256 full, IMAP STARTTLS | ≤ 365 |" in md and "MailEdge − floor" in md, md
         assert "Idle TLS connection (target ≤ 16 KiB" in md and "MailEdge " in md, md
+        # A quick run never replaces the published table.
+        assert (published.read_text() if published.exists() else None) == published_before
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+# scripts/bench-peers --syscalls: perf's tracepoints count the measured server's system
+# calls and context switches per connection on issue #5's rows. The counts are checked
+# for sense: one accept and one close of the connection's socket per connection (so
+# the per-connection division is right), more calls in all than named ones.
+def test_bench_peers_syscalls_quick():
+    assert shutil.which("perf"), "scripts/test installs linux-perf"
+    published = REPO / "Benchmarks/results/syscalls.md"
+    published_before = published.read_text() if published.exists() else None
+    out = bench_peers("syscalls", "--syscalls", "--quick", "--base-port", "25400",
+                      "--peers", "mailedge,floor", "--count", "100", "--resumed-count", "200", "--warmup", "10")
+    try:
+        cells = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
+        assert len(cells) == 10 and all(c["status"] == "ok" for c in cells), cells
+        for cell in cells:
+            figures = cell["result"]
+            assert figures["connections"] == (100 if cell["resume"] == "full" else 200), cell
+            by = figures["by_syscall"]
+            # Each connection's socket is accepted once and closed once (a failed accept4,
+            # EAGAIN at the end of a batch, is a call too).
+            assert by.get("accept4", 0) >= 1.0 and abs(by.get("close", 0) - 1.0) < 0.05, cell
+            assert by.get("read", 0) >= 2.0, cell  # the ClientHello and the client's Finished at least
+            assert figures["syscalls_per_connection"] >= sum(by.values()) - 0.05, cell
+            assert figures["context_switches_per_connection"] >= 0, cell
+        with open(out / "syscalls.csv", newline="") as fh:
+            table = list(csv.DictReader(fh))
+        assert {(r["peer"], r["key"], r["mode"], r["handshake"]) for r in table} == {
+            (p, k, m, h) for p in ("mailedge", "tls-floor")
+            for k, m, h in (("rsa", "implicit", "full"), ("rsa", "smtp", "full"), ("ecdsa", "implicit", "full"),
+                            ("ecdsa", "imap", "full"), ("rsa", "implicit", "resumed"))}, table
+        md = (out / "syscalls.md").read_text()
+        assert "## ECDSA P-256 full, IMAP STARTTLS (TLS 1.2)" in md and "| **system calls** |" in md, md
         # A quick run never replaces the published table.
         assert (published.read_text() if published.exists() else None) == published_before
     finally:
