@@ -675,8 +675,9 @@ def syscalls(perf_path, hb_json):
         return 1
     connections = (number(hb.get("count")) or 0) + (number(hb.get("failures")) or 0)
     total = counts.get("raw_syscalls:sys_enter")
-    if not connections or total is None:
-        print(f"syscalls: nothing counted ({perf_path}: {sorted(counts)}; {connections} connections)", file=sys.stderr)
+    switches = counts.get("context-switches")
+    if not connections or total is None or switches is None:
+        print(f"syscalls: not counted ({perf_path}: {sorted(counts)}; {connections} connections)", file=sys.stderr)
         return 1
     prefix = "syscalls:sys_enter_"
     by_name = {k[len(prefix):]: round(v / connections, 2) for k, v in counts.items() if k.startswith(prefix) and v}
@@ -684,7 +685,7 @@ def syscalls(perf_path, hb_json):
     out = dict(hb)
     out.update({"connections": int(connections),
                 "syscalls_per_connection": round(total / connections, 2),
-                "context_switches_per_connection": round(counts.get("context-switches", 0) / connections, 2),
+                "context_switches_per_connection": round(switches / connections, 2),
                 "other_syscalls_per_connection": round(max(total - named, 0) / connections, 2),
                 "by_syscall": by_name})
     print(json.dumps(out, separators=(",", ":")))
@@ -747,11 +748,11 @@ def syscalls_table(raw_path, outdir, columns, params_path):
         lines.append("")
         lines.append("| per connection | " + " | ".join(LABELS.get(p, p) for p in present) + " |")
         lines.append("|---|" + "---:|" * len(present))
-        def line(label, get):
+        def line(label, get, digits=2):
             vals = []
             for p in present:
                 res = result(p, row[:4])
-                vals.append(cells[(p,) + row[:4]].get("status", "") if res is None else fmt(get(res), 2))
+                vals.append(cells[(p,) + row[:4]].get("status", "") if res is None else fmt(get(res), digits))
             lines.append(f"| {label} | " + " | ".join(vals) + " |")
         line("**system calls**", lambda r: r.get("syscalls_per_connection"))
         line("**context switches**", lambda r: r.get("context_switches_per_connection"))
@@ -759,11 +760,9 @@ def syscalls_table(raw_path, outdir, columns, params_path):
             if any((result(p, row[:4]) or {}).get("by_syscall", {}).get(n) for p in present):
                 line(f"`{n}`", lambda r, n=n: r.get("by_syscall", {}).get(n, 0))
         line("other calls", lambda r: r.get("other_syscalls_per_connection"))
-        lines.append("| handshakes per second (under perf) | " + " | ".join(
-            fmt(number((result(p, row[:4]) or {}).get("handshakes_per_second"))) for p in present) + " |")
+        line("handshakes per second (under perf)", lambda r: number(r.get("handshakes_per_second")), 0)
         if row[1] == "implicit":
-            lines.append("| greeting p50, ms after the handshake | " + " | ".join(
-                fmt(number((result(p, row[:4]) or {}).get("greeting_p50_ms")), 2) for p in present) + " |")
+            line("greeting p50, ms after the handshake", lambda r: number(r.get("greeting_p50_ms")))
         lines.append("")
     lines.append(f"Run: `{params.get('started', '?')}`, {params.get('openssl', '')}, kernel {params.get('kernel', '')}.")
     with open(os.path.join(outdir, "syscalls.md"), "w") as f:

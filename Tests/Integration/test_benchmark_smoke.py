@@ -205,7 +205,8 @@ def test_bench_peers_targets_quick():
 # scripts/bench-peers --syscalls: perf's tracepoints count the measured server's system
 # calls and context switches per connection on issue #5's rows. The counts are checked
 # for sense: one accept and one close of the connection's socket per connection (so
-# the per-connection division is right), more calls in all than named ones.
+# the per-connection division is right; the window's edges may move the last few of
+# the 8 concurrent connections in or out), and the named calls cover nearly all.
 def test_bench_peers_syscalls_quick():
     assert shutil.which("perf"), "scripts/test installs linux-perf"
     published = REPO / "Benchmarks/results/syscalls.md"
@@ -221,10 +222,14 @@ def test_bench_peers_syscalls_quick():
             by = figures["by_syscall"]
             # Each connection's socket is accepted once and closed once (a failed accept4,
             # EAGAIN at the end of a batch, is a call too).
-            assert by.get("accept4", 0) >= 1.0 and abs(by.get("close", 0) - 1.0) < 0.05, cell
-            assert by.get("read", 0) >= 2.0, cell  # the ClientHello and the client's Finished at least
-            assert figures["syscalls_per_connection"] >= sum(by.values()) - 0.05, cell
-            assert figures["context_switches_per_connection"] >= 0, cell
+            edge = 8 / figures["connections"]
+            assert by.get("accept4", 0) >= 1.0 - edge and abs(by.get("close", 0) - 1.0) <= edge, cell
+            assert by.get("read", 0) >= 2.0 - edge, cell  # the ClientHello and the client's Finished at least
+            # MailEdge and the floor make no call outside the named ones but a stray one.
+            assert figures["other_syscalls_per_connection"] < 0.5, cell
+            assert figures["context_switches_per_connection"] is not None, cell
+        # Waiting for the client is a sleep: some context switches over the run.
+        assert sum(c["result"]["context_switches_per_connection"] for c in cells) > 0, cells
         with open(out / "syscalls.csv", newline="") as fh:
             table = list(csv.DictReader(fh))
         assert {(r["peer"], r["key"], r["mode"], r["handshake"]) for r in table} == {
