@@ -19,6 +19,9 @@ struct BenchReport {
     var greetingP50: Double?
     var greetingP99: Double?
     var serverCPUMicrosPerHandshake: Double?
+    /// The same split into user and system (kernel) time.
+    var serverUserMicrosPerHandshake: Double?
+    var serverSystemMicrosPerHandshake: Double?
     var clientCPUMicrosPerHandshake: Double?
     var serverRSSBefore: Int?
     var serverRSSAfter: Int?
@@ -59,6 +62,8 @@ struct BenchReport {
             ("greeting_p50_ms", number(greetingP50, 3)),
             ("greeting_p99_ms", number(greetingP99, 3)),
             ("server_cpu_us_per_handshake", number(serverCPUMicrosPerHandshake, 1)),
+            ("server_user_us_per_handshake", number(serverUserMicrosPerHandshake, 1)),
+            ("server_sys_us_per_handshake", number(serverSystemMicrosPerHandshake, 1)),
             ("client_cpu_us_per_handshake", number(clientCPUMicrosPerHandshake, 1)),
             ("server_rss_before_kib", serverRSSBefore.map { "\($0)" } ?? "null"),
             ("server_rss_after_kib", serverRSSAfter.map { "\($0)" } ?? "null"),
@@ -88,7 +93,9 @@ struct BenchReport {
             rows.append(("greeting p50 / p99", "\(figure(greetingP50, 3)) / \(figure(greetingP99, 3)) ms  (end of handshake to first line)"))
         }
         if resume { rows.append(("resumed", "\(resumed) resumed, \(notResumed) not resumed")) }
-        rows.append(("server CPU/handshake", serverCPUMicrosPerHandshake.map { "\(number($0, 1)) µs" } ?? "- (no --server-pid)"))
+        rows.append(("server CPU/handshake", serverCPUMicrosPerHandshake.map { total in
+            "\(number(total, 1)) µs  (user \(figure(serverUserMicrosPerHandshake, 1)), system \(figure(serverSystemMicrosPerHandshake, 1)))"
+        } ?? "- (no --server-pid)"))
         rows.append(("client CPU/handshake", clientCPUMicrosPerHandshake.map { "\(number($0, 1)) µs" } ?? "-"))
         if serverRSSBefore != nil || serverRSSAfter != nil {
             rows.append(("server RSS", "\(serverRSSBefore.map(String.init) ?? "-") KiB before, \(serverRSSAfter.map(String.init) ?? "-") KiB after"))

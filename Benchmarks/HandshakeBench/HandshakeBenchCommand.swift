@@ -153,7 +153,7 @@ struct HandshakeBenchCommand: ParsableCommand {
         let heldNow = loop.heldCount
         reportErrors(warmup: warm, measured: stats)
         var report = makeReport(stats: stats, facts: loop.firstFacts, seconds: Double(end - start) / 1e9,
-                                before: before, after: ServerSample(cpuTicks: cpuAfter.cpuTicks, rssKiB: stableRSS),
+                                before: before, after: ServerSample(userTicks: cpuAfter.userTicks, systemTicks: cpuAfter.systemTicks, rssKiB: stableRSS),
                                 clientMicros: clientAfter - clientBefore)
         report.held = heldNow
         report.heldClosedByServer = stats.heldClosedByServer
@@ -168,10 +168,12 @@ struct HandshakeBenchCommand: ParsableCommand {
                             before: ServerSample?, after: ServerSample?, clientMicros: Double) -> BenchReport {
         let sorted = stats.latenciesMillis.sorted()
         let greetings = stats.greetingMillis.sorted()
-        var serverMicros: Double?
+        var serverMicros: Double?, serverUserMicros: Double?, serverSystemMicros: Double?
         if let before, let after, stats.completed > 0 {
-            let ticks = Double(after.cpuTicks &- before.cpuTicks)
-            serverMicros = ticks / ServerProcess.ticksPerSecond * 1e6 / Double(stats.completed)
+            let perHandshake = { (ticks: UInt64) in Double(ticks) / ServerProcess.ticksPerSecond * 1e6 / Double(stats.completed) }
+            serverMicros = perHandshake(after.cpuTicks &- before.cpuTicks)
+            serverUserMicros = perHandshake(after.userTicks &- before.userTicks)
+            serverSystemMicros = perHandshake(after.systemTicks &- before.systemTicks)
         }
         return BenchReport(
             host: host, port: port, mode: mode.rawValue, tls: tls, cipher: facts?.cipher, group: facts?.group,
@@ -180,6 +182,7 @@ struct HandshakeBenchCommand: ParsableCommand {
             latencyP50: BenchReport.percentile(sorted, 0.50), latencyP99: BenchReport.percentile(sorted, 0.99),
             greetingP50: BenchReport.percentile(greetings, 0.50), greetingP99: BenchReport.percentile(greetings, 0.99),
             serverCPUMicrosPerHandshake: serverMicros,
+            serverUserMicrosPerHandshake: serverUserMicros, serverSystemMicrosPerHandshake: serverSystemMicros,
             clientCPUMicrosPerHandshake: stats.completed > 0 ? clientMicros / Double(stats.completed) : nil,
             serverRSSBefore: before?.rssKiB, serverRSSAfter: after?.rssKiB,
             held: nil, heldClosedByServer: nil, idleKiBPerConnection: nil, aborted: stats.aborted)

@@ -3,9 +3,11 @@ import Glibc
 /// A reading of the server process from /proc: CPU time of all its threads and
 /// resident memory. Taken before and after a measured run.
 struct ServerSample: Sendable {
-    /// utime + stime, in clock ticks (sysconf(_SC_CLK_TCK) per second).
-    var cpuTicks: UInt64
+    /// utime and stime, in clock ticks (sysconf(_SC_CLK_TCK) per second).
+    var userTicks: UInt64
+    var systemTicks: UInt64
     var rssKiB: Int
+    var cpuTicks: UInt64 { userTicks + systemTicks }
 }
 
 /// Reads the process under test through /proc (Linux only).
@@ -35,7 +37,7 @@ struct ServerProcess: Sendable {
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             rss = Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
         }
-        return ServerSample(cpuTicks: utime + stime, rssKiB: rss)
+        return ServerSample(userTicks: utime, systemTicks: stime, rssKiB: rss)
     }
 
     func rssKiB() -> Int? { try? sample().rssKiB }

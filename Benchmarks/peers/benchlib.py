@@ -534,12 +534,17 @@ def targets(raw_path, outdir, params_path):
     except (OSError, ValueError):
         params = {}
     per_run = {}   # (peer, key, mode, tls, resume) -> {run: us}
+    split = {}     # the same -> {run: (user us, system us)}, when HandshakeBench reported them
     for r in rows:
         if r.get("kind") != "cell" or r.get("status") != "ok" or not isinstance(r.get("result"), dict):
             continue
         v = number(r["result"].get("server_cpu_us_per_handshake"))
         if v is not None and not r["result"].get("failures"):
-            per_run.setdefault((r["peer"], r["key"], r["mode"], r["tls"], r["resume"]), {})[r["run"]] = v
+            cell = (r["peer"], r["key"], r["mode"], r["tls"], r["resume"])
+            per_run.setdefault(cell, {})[r["run"]] = v
+            user, system = (number(r["result"].get(k)) for k in ("server_user_us_per_handshake", "server_sys_us_per_handshake"))
+            if user is not None and system is not None:
+                split.setdefault(cell, {})[r["run"]] = (user, system)
 
     def spread(vals):
         return (statistics.median(vals), min(vals), max(vals)) if vals else None
@@ -568,6 +573,11 @@ def targets(raw_path, outdir, params_path):
             rec[f"{c}_runs_within_target"] = sum(1 for v in other.values() if v <= target)
             rec[f"mailedge_minus_{c}"] = paired(me, other, lambda x, y: x - y)
             rec[f"mailedge_over_{c}"] = paired(me, other, lambda x, y: x / y)
+            # Where the difference lies: user time (the servers' own code and OpenSSL)
+            # or system time (system calls, sleeps and wake-ups, the TCP stack).
+            me_split, other_split = split.get(("mailedge", key, mode, tls, resume), {}), split.get((c, key, mode, tls, resume), {})
+            rec[f"mailedge_minus_{c}_user"] = paired(me_split, other_split, lambda x, y: x[0] - y[0])
+            rec[f"mailedge_minus_{c}_sys"] = paired(me_split, other_split, lambda x, y: x[1] - y[1])
         csv_rows.append(rec)
 
     holds = {r["peer"]: r for r in rows if r.get("kind") == "hold" and r.get("status") == "ok"
@@ -598,15 +608,18 @@ def targets(raw_path, outdir, params_path):
               "MailEdge with the other server **in the same round** and give the median over rounds; tls-floor "
               "(Benchmarks/peers/tls-floor.c) does only what OpenSSL and the kernel must do per connection, so "
               "\"MailEdge − floor\" is MailEdge's own work and \"runs within\" shows whether the target is reachable "
-              "on this machine at all.", ""]
+              "on this machine at all. \"Of it user / system\" splits that difference (each the median of the "
+              "per-round differences, so the two need not add up exactly) into user time, the servers' own code and "
+              "OpenSSL's, and system time, the kernel's work for them: system calls, the TCP stack, sleeps and "
+              "wake-ups. /proc counts both in 10 ms ticks.", ""]
     head = "| row | target | MailEdge median (min–max) | met | MailEdge runs within"
     sep = "|---|---:|---:|:---:|---:"
     for c in peers_cols:
         head += f" | {short[c]} median (min–max) | {short[c]} runs within"
         sep += "|---:|---:"
     if "tls-floor" in peers_cols:
-        head += " | MailEdge − floor | MailEdge / floor"
-        sep += "|---:|---:"
+        head += " | MailEdge − floor | of it user / system | MailEdge / floor"
+        sep += "|---:|---:|---:"
     if "nginx-mail" in peers_cols:
         head += " | MailEdge / nginx mail"
         sep += "|---:"
@@ -624,7 +637,10 @@ def targets(raw_path, outdir, params_path):
             row += f" | {span(rec, c)} | {rec[f'{c}_runs_within_target']}/{rec[f'{c}_runs']}"
         if "tls-floor" in peers_cols:
             d, q = rec.get("mailedge_minus_tls-floor"), rec.get("mailedge_over_tls-floor")
-            row += f" | {'' if d is None else ('+' if d >= 0 else '') + fmt(d)} | {'' if q is None else fmt(q, 3)}"
+            du, ds = rec.get("mailedge_minus_tls-floor_user"), rec.get("mailedge_minus_tls-floor_sys")
+            signed = lambda v: "" if v is None else ("+" if v >= 0 else "") + fmt(v)
+            row += f" | {signed(d)} | {signed(du) + ' / ' + signed(ds) if du is not None and ds is not None else ''}" \
+                   f" | {'' if q is None else fmt(q, 3)}"
         if "nginx-mail" in peers_cols:
             q = rec.get("mailedge_over_nginx-mail")
             row += f" | {'' if q is None else fmt(q, 3)}"

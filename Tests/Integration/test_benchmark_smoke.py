@@ -35,6 +35,9 @@ def test_handshake_bench_modes(make_server, mode, port_attr):
     assert report["count"] == 150 and report["failures"] == 0
     assert report["server_key"] == "RSA-2048" and report["tls"] == "1.2"
     assert report["server_cpu_us_per_handshake"] is not None and report["server_cpu_us_per_handshake"] > 0
+    # The same time split: user (the handshake's crypto is there) and system.
+    user, system = report["server_user_us_per_handshake"], report["server_sys_us_per_handshake"]
+    assert user > 0 and system >= 0 and abs(user + system - report["server_cpu_us_per_handshake"]) <= 0.2, report
 
 
 @pytest.mark.parametrize("tls", ["1.2", "1.3"])
@@ -192,9 +195,12 @@ def test_bench_peers_targets_quick():
             me, fl = float(r["mailedge_median"]), float(r["tls-floor_median"])
             assert me > 0 and fl > 0, r
             assert abs(float(r["mailedge_minus_tls-floor"]) - (me - fl)) < 0.6, r  # one round: the pair is the medians
+            # ... and the difference splits into user and system time (each rounded to 0.1 µs).
+            assert abs(float(r["mailedge_minus_tls-floor_user"]) + float(r["mailedge_minus_tls-floor_sys"])
+                       - float(r["mailedge_minus_tls-floor"])) < 0.6, r
             assert r["met"] == ("yes" if me <= float(r["target_us"]) else "no"), r
         md = (out / "targets.md").read_text()
-        assert "| ECDSA P-256 full, IMAP STARTTLS | ≤ 365 |" in md and "MailEdge − floor" in md, md
+        assert "| ECDSA P-256 full, IMAP STARTTLS | ≤ 365 |" in md and "MailEdge − floor | of it user / system" in md, md
         assert "Idle TLS connection (target ≤ 16 KiB" in md and "MailEdge " in md, md
         # A quick run never replaces the published table.
         assert (published.read_text() if published.exists() else None) == published_before
