@@ -152,9 +152,10 @@ struct HandshakeBenchCommand: ParsableCommand {
         stats.merge(loop.pollHeld())
         let heldNow = loop.heldCount
         reportErrors(warmup: warm, measured: stats)
+        var after = cpuAfter
+        after.rssKiB = stableRSS
         var report = makeReport(stats: stats, facts: loop.firstFacts, seconds: Double(end - start) / 1e9,
-                                before: before, after: ServerSample(userTicks: cpuAfter.userTicks, systemTicks: cpuAfter.systemTicks, rssKiB: stableRSS),
-                                clientMicros: clientAfter - clientBefore)
+                                before: before, after: after, clientMicros: clientAfter - clientBefore)
         report.held = heldNow
         report.heldClosedByServer = stats.heldClosedByServer
         if heldNow > 0 {
