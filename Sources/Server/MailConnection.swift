@@ -19,7 +19,9 @@ final class MailConnection {
     private let channel: Channel
     private let session: any SessionAdapter
     private var phase: Phase
-    private var timer: LoopTimer?
+    /// When this connection times out (monotonic seconds; infinity: never). The
+    /// worker's sweep calls `deadlineReached`; re-arming is a store.
+    private(set) var deadline = Double.infinity
     private var watcher: LoopTimer?
     private var closeWhenDrained = false
     private var upgradeWhenDrained = false
@@ -27,7 +29,8 @@ final class MailConnection {
     /// idle connection keeps no metadata dictionary of its own.
     private let baseLogger: Logger
     private var logger: ConnectionLog { ConnectionLog(base: baseLogger, connector: connector.name, client: client, id: id) }
-    private let started = Date()
+    /// Monotonic seconds at accept, for the close line's duration.
+    private let started = LoopTimer.now()
     private var closeReason = "client quit"
     private var tlsEstablished = false
     private var finished = false
@@ -60,23 +63,21 @@ final class MailConnection {
 
     func start() {
         channel.delegate = self
-        timer = worker.loop.schedule(after: phase == .handshaking ? connector.limits.handshakeTimeout : session.idleLimit) { [unowned self] in
-            self.timedOut()
-        }
+        arm(phase == .handshaking ? connector.limits.handshakeTimeout : session.idleLimit)
         logger.log(.debug, "connection opened")
         if phase == .open { perform(session.start()) } else { channel.startHandshakeNow() }
     }
 
     private func received(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard phase == .open else { return }
-        timer?.arm(session.idleLimit)
+        arm(session.idleLimit)
         perform(session.receive(bytes))
     }
 
     func complete(_ completion: Worker.Completion) {
         guard phase == .open else { return }
         perform(session.complete(completion))
-        timer?.arm(session.idleLimit)
+        arm(session.idleLimit)
     }
 
     private func perform(_ actions: [ConnectionAction]) {
@@ -133,7 +134,7 @@ final class MailConnection {
         do {
             try channel.upgradeToTLS(ssl)
             phase = .handshaking
-            timer?.arm(connector.limits.handshakeTimeout)
+            arm(connector.limits.handshakeTimeout)
         } catch {
             logger.log(.error, "STARTTLS failed", ["error": "\(error)"])
             closeReason = "TLS setup failed"
@@ -152,7 +153,7 @@ final class MailConnection {
             if baseLogger.logLevel <= .debug {
                 logger.log(.debug, "TLS handshake completed", handshakeMetadata(ssl))
             }
-            if tls.selection(of: ssl).servedExpired {
+            if tls.mayServeExpired && tls.selection(of: ssl).servedExpired {
                 logger.log(.error, "TLS handshake completed with an EXPIRED certificate: no valid certificate is enabled",
                            handshakeMetadata(ssl))
             }
@@ -161,7 +162,7 @@ final class MailConnection {
                 tlsFacts.clientCertificate = checkClientCertificate(ssl)
             }
             phase = .open
-            timer?.arm(session.idleLimit)
+            arm(session.idleLimit)
             perform(session.tlsEstablished(tlsFacts))
         case .closedByPeer:
             closeReason = phase == .handshaking ? "client closed during TLS handshake" : "client disconnected"
@@ -207,6 +208,18 @@ final class MailConnection {
                                       names: check.names, failure: check.failure)
     }
 
+    /// Times out `seconds` from now, replacing the deadline set before.
+    private func arm(_ seconds: Double) {
+        deadline = LoopTimer.now() + max(seconds, 0)
+        worker.deadlineSet(deadline)
+    }
+
+    /// The worker's sweep found the deadline passed.
+    func deadlineReached() {
+        deadline = .infinity
+        timedOut()
+    }
+
     private func timedOut() {
         switch phase {
         case .handshaking:
@@ -218,7 +231,7 @@ final class MailConnection {
             closeReason = "idle timeout"
             perform(session.idleTimeout())
             // If the reply cannot leave (client not reading), do not wait forever.
-            timer?.arm(5)
+            arm(5)
             phase = .closed
         case .upgrading, .closed:
             finish()
@@ -230,7 +243,7 @@ final class MailConnection {
         closeReason = "server shutting down"
         if phase == .open {
             perform(session.shutdown())
-            timer?.arm(2)
+            arm(2)
         } else {
             finish()
         }
@@ -240,7 +253,7 @@ final class MailConnection {
     func abort() {
         perform(session.dropped())
         channel.close()
-        timer = nil
+        deadline = .infinity
         watcher = nil
     }
 
@@ -248,7 +261,7 @@ final class MailConnection {
         guard !finished else { return }
         finished = true
         phase = .closed
-        timer?.cancel()
+        deadline = .infinity
         watcher?.cancel()
         // A session that still holds something (a POP3 lock) lets go of it now.
         for action in session.dropped() {
@@ -256,11 +269,9 @@ final class MailConnection {
         }
         // One info line per connection (HAProxy's model): why and when it ended,
         // and what TLS it had, read from the SSL before the channel frees it.
-        if let format = worker.lineFormat {
-            if format.level <= .info {
-                var line = closeLine(format)
-                line.end(source: "Server", message: "connection closed")
-                worker.closeLines.add(line.bytes)
+        if worker.lineFormat != nil {
+            if let frames = worker.closeFrames {
+                worker.closeLines.write { writeCloseLine(into: &$0, frames) }
             }
             channel.close()
         } else {
@@ -279,39 +290,59 @@ final class MailConnection {
 }
 
 extension MailConnection {
-    private var durationMilliseconds: Int { Int(Date().timeIntervalSince(started) * 1000) }
+    private var durationMilliseconds: Int { Int((LoopTimer.now() - started) * 1000) }
 
-    /// The "connection closed" line written straight in the log handler's format:
-    /// the same keys as `handshakeMetadata` plus the close facts, in sorted order,
-    /// without a metadata dictionary or a String per TLS fact (this line is the
+    /// The "connection closed" line written straight into the worker's batch in the
+    /// log handler's format: the same keys as `handshakeMetadata` plus the close
+    /// facts, in sorted order, between the frame's precomputed separators, without a
+    /// metadata dictionary, a line buffer or a String per TLS fact (this line is the
     /// largest piece of per-connection work outside OpenSSL).
-    private func closeLine(_ format: MailEdgeLogHandler.LineFormat) -> MailEdgeLogHandler.Line {
-        var line = format.line(.info)
-        guard tlsEstablished, let ssl = channel.ssl else {
-            appendConnectionFields(to: &line)
-            return line
+    private func writeCloseLine(into bytes: inout [UInt8],
+                                _ frames: (tls: MailEdgeLogHandler.FixedLine, plain: MailEdgeLogHandler.FixedLine)) {
+        bytes.appendUTF8(MailEdgeLogHandler.timestamp())
+        // (A handshake that completed always has its selection recorded.)
+        guard tlsEstablished, let ssl = channel.ssl, let selection = connector.tls?.selection(of: ssl) else {
+            let frame = frames.plain
+            bytes.append(contentsOf: frame.head)
+            appendConnectionFields(to: &bytes, frame.separators[0...])
+            bytes.append(contentsOf: frame.tail)
+            return
         }
-        let selection = connector.tls?.selection(of: ssl)
+        let frame = frames.tls, separators = frame.separators
+        bytes.append(contentsOf: frame.head)
         TLSConnectionFacts.withCStrings(of: ssl) { version, cipher, serverName, resumed in
-            line.append("certificate", selection?.thumbprint.hex ?? "-")
-            if let selection { line.append("certificate_reason", selection.reason) }
-            line.append("cipher", cString: cipher)
-            appendConnectionFields(to: &line)
-            line.append("resumed", resumed ? "true" : "false")
-            if let serverName { line.append("sni", cString: serverName) } else { line.append("sni", "-") }
-            line.append("tls_version", cString: version)
+            bytes.append(contentsOf: separators[0])
+            bytes.appendUTF8(selection.thumbprint.hex)
+            bytes.append(contentsOf: separators[1])
+            bytes.appendUTF8(selection.reason)
+            bytes.append(contentsOf: separators[2])
+            bytes.appendCString(cipher)
+            appendConnectionFields(to: &bytes, separators[3...])
+            bytes.append(contentsOf: separators[8])
+            bytes.appendUTF8(resumed ? "true" : "false")
+            bytes.append(contentsOf: separators[9])
+            if let serverName { bytes.appendCString(serverName) } else { bytes.append(0x2D) }
+            bytes.append(contentsOf: separators[10])
+            bytes.appendCString(version)
         }
-        return line
+        bytes.append(contentsOf: frame.tail)
     }
 
     /// client, conn, connector, duration_ms, reason: the keys between "cipher" and
-    /// "resumed" in sort order.
-    private func appendConnectionFields(to line: inout MailEdgeLogHandler.Line) {
-        line.append("client", client)
-        line.append("conn", hex: id)
-        line.append("connector", connector.name)
-        line.append("duration_ms", decimal: durationMilliseconds)
-        line.append("reason", closeReason)
+    /// "resumed" in sort order; `separators` starts at client's.
+    private func appendConnectionFields(to bytes: inout [UInt8], _ separators: ArraySlice<[UInt8]>) {
+        var index = separators.startIndex
+        func next() -> [UInt8] { defer { index += 1 }; return separators[index] }
+        bytes.append(contentsOf: next())
+        bytes.appendUTF8(client)
+        bytes.append(contentsOf: next())
+        bytes.appendDigits(of: UInt(id), radix: 16)
+        bytes.append(contentsOf: next())
+        bytes.appendUTF8(connector.name)
+        bytes.append(contentsOf: next())
+        bytes.appendDecimal(durationMilliseconds)
+        bytes.append(contentsOf: next())
+        bytes.appendUTF8(closeReason)
     }
 }
 

@@ -56,20 +56,50 @@ public struct MailEdgeLogHandler: LogHandler {
             context = handler.metadata.sorted { $0.key < $1.key }.map { (Array($0.key.utf8), MailEdgeLogHandler.text($0.value)) }
         }
 
-        func line(_ level: Logger.Level) -> Line { Line(level: level, label: label, context: context) }
+        /// The frame of a line whose keys are fixed and sorted (`keys`), for a fast
+        /// path that writes many such lines: what this format puts between the values.
+        func fixedLine(level: Logger.Level, keys: [StaticString], source: String, message: String) -> FixedLine {
+            assert(zip(keys, keys.dropFirst()).allSatisfy { "\($0)" < "\($1)" }, "keys must be sorted")
+            var rest = context[...]
+            var separators: [[UInt8]] = []
+            var pending: [UInt8] = []
+            for key in keys {
+                let key = key.withUTF8Buffer { Array($0) }
+                // Handler metadata sorting first goes before; of the same name, the field wins.
+                while let (contextKey, value) = rest.first, !key.lexicographicallyPrecedes(contextKey) {
+                    rest.removeFirst()
+                    if key != contextKey { pending.appendField(contextKey, value) }
+                }
+                pending.append(0x20)
+                pending.append(contentsOf: key)
+                pending.append(0x3D)
+                separators.append(pending)
+                pending = []
+            }
+            for (key, value) in rest { pending.appendField(key, value) }
+            pending.append(contentsOf: Array(" [\(source)] \(message)\n".utf8))
+            return FixedLine(head: Array(" \(level.rawValue) \(label):".utf8), separators: separators, tail: pending)
+        }
     }
 
-    /// A line in this handler's format, built as bytes, not String appends: a
-    /// connection's line has ~60 pieces, and String.append cost ~350 instructions
-    /// each (callgrind).
-    struct Line {
-        /// The line so far; after `end`, the whole line.
-        private(set) var bytes: [UInt8] = []
-        /// Handler metadata still to be merged in, sorted by key (fast path only).
-        private var context: ArraySlice<(key: [UInt8], value: String)>
+    /// A line with fixed keys, made by `LineFormat.fixedLine`: the writer appends the
+    /// timestamp, `head`, then each separator followed by its value, then `tail`.
+    struct FixedLine {
+        /// The level and label, after the timestamp.
+        let head: [UInt8]
+        /// What comes before each value: ` key=`, after any handler metadata that sorts before it.
+        let separators: [[UInt8]]
+        /// Handler metadata sorting after the last key, the source, the message and the newline.
+        let tail: [UInt8]
+    }
 
-        init(level: Logger.Level, label: String, context: [(key: [UInt8], value: String)] = []) {
-            self.context = context[...]
+    /// A line in this handler's format, built as bytes, not String appends (String.append
+    /// cost ~350 instructions a piece, callgrind).
+    struct Line {
+        /// The line so far; after `write`, the whole line.
+        private(set) var bytes: [UInt8] = []
+
+        init(level: Logger.Level, label: String) {
             bytes.reserveCapacity(512)
             bytes.appendUTF8(MailEdgeLogHandler.timestamp())
             bytes.append(0x20)
@@ -79,89 +109,14 @@ public struct MailEdgeLogHandler: LogHandler {
             bytes.append(0x3A)
         }
 
+        /// Fields must come in ascending key order.
         mutating func append(_ key: String, _ value: String) {
-            appendField(key.utf8, value)
+            bytes.appendField(key.utf8, value)
         }
 
-        mutating func append(_ key: StaticString, _ value: String) {
-            beginField(key)
-            bytes.appendUTF8(value)
-        }
-
-        mutating func append(_ key: StaticString, cString value: UnsafePointer<CChar>) {
-            beginField(key)
-            let count = strlen(value)
-            value.withMemoryRebound(to: UInt8.self, capacity: count) { start in
-                bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
-            }
-        }
-
-        mutating func append(_ key: StaticString, decimal value: Int) {
-            beginField(key)
-            if value < 0 { bytes.append(0x2D) }
-            appendDigits(of: value.magnitude, radix: 10)
-        }
-
-        mutating func append(_ key: StaticString, hex value: UInt64) {
-            beginField(key)
-            appendDigits(of: UInt(value), radix: 16)
-        }
-
-        /// ` key=value`, the one shape of every field.
-        private mutating func appendField(_ key: some Sequence<UInt8>, _ value: String) {
-            bytes.append(0x20)
-            bytes.append(contentsOf: key)
-            bytes.append(0x3D)
-            bytes.appendUTF8(value)
-        }
-
-        /// Fields must come in ascending key order; handler metadata whose key sorts
-        /// first goes before, and a field overrides handler metadata of its name.
-        private mutating func beginField(_ key: StaticString) {
-            key.withUTF8Buffer { key in
-                while let (contextKey, value) = context.first, !key.lexicographicallyPrecedes(contextKey) {
-                    context.removeFirst()
-                    if !key.elementsEqual(contextKey) { appendField(contextKey, value) }
-                }
-                bytes.append(0x20)
-                bytes.append(contentsOf: key)
-            }
-            bytes.append(0x3D)
-        }
-
-        private mutating func appendDigits(of value: UInt, radix: UInt) {
-            let count = digitCount(of: value, radix: radix)
-            let end = bytes.count + count
-            bytes.append(contentsOf: repeatElement(0x30, count: count))
-            var rest = value
-            var index = end
-            while rest > 0 {
-                index -= 1
-                let digit = UInt8(rest % radix)
-                bytes[index] = digit < 10 ? 0x30 + digit : 0x57 + digit
-                rest /= radix
-            }
-        }
-
-        private func digitCount(of value: UInt, radix: UInt) -> Int {
-            var count = 1
-            var rest = value / radix
-            while rest > 0 { count += 1; rest /= radix }
-            return count
-        }
-
-        /// Ends the line and writes it with one write(2), so lines from different
-        /// worker threads never interleave.
+        /// Ends the line (the source, the message and the newline) and writes it with
+        /// one write(2), so lines from different worker threads never interleave.
         mutating func write(source: String, message: String) {
-            end(source: source, message: message)
-            MailEdgeLogHandler.writeOut(bytes)
-        }
-
-        /// Ends the line (the handler metadata not yet merged, the source, the
-        /// message and the newline).
-        mutating func end(source: String, message: String) {
-            for (key, value) in context { appendField(key, value) }
-            context = []
             bytes.append(0x20)
             bytes.append(0x5B)
             bytes.appendUTF8(source)
@@ -169,6 +124,7 @@ public struct MailEdgeLogHandler: LogHandler {
             bytes.append(0x20)
             bytes.appendUTF8(message)
             bytes.append(0x0A)
+            MailEdgeLogHandler.writeOut(bytes)
         }
     }
 
@@ -216,5 +172,44 @@ public struct MailEdgeLogHandler: LogHandler {
         gmtime_r(&now, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
+
+/// The pieces of a log line, appended as bytes.
+extension Array where Element == UInt8 {
+    /// ` key=value`, the one shape of every field.
+    mutating func appendField(_ key: some Sequence<UInt8>, _ value: String) {
+        append(0x20)
+        append(contentsOf: key)
+        append(0x3D)
+        appendUTF8(value)
+    }
+
+    mutating func appendCString(_ value: UnsafePointer<CChar>) {
+        let count = strlen(value)
+        value.withMemoryRebound(to: UInt8.self, capacity: count) { start in
+            append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+        }
+    }
+
+    mutating func appendDecimal(_ value: Int) {
+        if value < 0 { append(0x2D) }
+        appendDigits(of: value.magnitude, radix: 10)
+    }
+
+    mutating func appendDigits(of value: UInt, radix: UInt) {
+        var count = 1
+        var rest = value / radix
+        while rest > 0 { count += 1; rest /= radix }
+        let end = self.count + count
+        append(contentsOf: repeatElement(0x30, count: count))
+        rest = value
+        var index = end
+        while rest > 0 {
+            index -= 1
+            let digit = UInt8(rest % radix)
+            self[index] = digit < 10 ? 0x30 + digit : 0x57 + digit
+            rest /= radix
+        }
     }
 }
