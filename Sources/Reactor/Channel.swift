@@ -165,7 +165,32 @@ public final class Channel {
         if !handshaking && !writeArmed { flush(fromEvent: false) }
     }
 
-    public func write(_ text: String) { write(Array(text.utf8)) }
+    /// Text goes straight from the String's bytes to the socket when nothing waits
+    /// before it (no array is made of it); only what the socket does not take is kept.
+    public func write(_ text: String) {
+        guard !isClosed, !text.isEmpty else { return }
+        guard outputStart == output.count, !handshaking, !writeArmed else {
+            output.append(contentsOf: text.utf8)
+            return
+        }
+        var text = text
+        let stopped = text.withUTF8 { bytes -> SendResult? in
+            let raw = UnsafeRawBufferPointer(bytes)
+            var sent = 0
+            while sent < raw.count {
+                let result = send(UnsafeRawBufferPointer(rebasing: raw[sent...]))
+                guard case .sent(let count) = result else {
+                    // Keep the rest, as `write([UInt8])` would have.
+                    output = Array(raw[sent...])
+                    outputStart = 0
+                    return result
+                }
+                sent += count
+            }
+            return nil
+        }
+        if let stopped { handle(stopped) }
+    }
 
     public var pendingOutput: Int { output.count - outputStart }
 
@@ -347,46 +372,62 @@ public final class Channel {
 
     private func flush(fromEvent: Bool) {
         while outputStart < output.count {
-            let remaining = output.count - outputStart
             let start = outputStart
-            if let ssl = tls {
-                OpenSSLError.clear()
-                errno = 0
-                let written = output.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + start, Int32(min(remaining, Int(Int32.max)))) }
-                if written > 0 {
-                    outputStart += Int(written)
-                    continue
-                }
-                switch SSL_get_error(ssl, written) {
-                case SSL_ERROR_WANT_WRITE:
-                    armWrite()
-                    return
-                case SSL_ERROR_WANT_READ:
-                    return   // the next read readiness retries
-                default:
-                    tlsFailed(written)
-                    return
-                }
-            } else {
-                let written = output.withUnsafeBytes { send(fd, $0.baseAddress! + start, remaining, Int32(MSG_NOSIGNAL)) }
-                if written > 0 {
-                    outputStart += written
-                    continue
-                }
-                let code = errno
-                if written < 0 && code == EINTR { continue }
-                if written < 0 && (code == EAGAIN || code == EWOULDBLOCK) {
-                    armWrite()
-                    return
-                }
-                delegate?.channel(self, event: .failed(written < 0 ? String(cString: strerror(code)) : "send returned 0"))
+            let result = output.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            guard case .sent(let count) = result else {
+                handle(result)
                 return
             }
+            outputStart += count
         }
         // All sent: give the buffer back (idle connections keep none).
         output = []
         outputStart = 0
         if fromEvent { delegate?.channelDrained(self) }
+    }
+
+    private enum SendResult {
+        case sent(Int)
+        /// Wait for room (the socket or OpenSSL).
+        case wantWrite
+        /// OpenSSL must read first; the next read readiness retries.
+        case wantRead
+        case tlsFailed(Int32)
+        case socketFailed(String)
+    }
+
+    /// One write of (part of) `bytes` to OpenSSL or the socket. Only the attempt:
+    /// the caller keeps what was not sent, then acts on the result with `handle`
+    /// (outside any access to `output`, since a failure may close the channel).
+    private func send(_ bytes: UnsafeRawBufferPointer) -> SendResult {
+        if let ssl = tls {
+            OpenSSLError.clear()
+            errno = 0
+            let written = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
+            if written > 0 { return .sent(Int(written)) }
+            switch SSL_get_error(ssl, written) {
+            case SSL_ERROR_WANT_WRITE: return .wantWrite
+            case SSL_ERROR_WANT_READ: return .wantRead
+            default: return .tlsFailed(written)
+            }
+        }
+        while true {
+            let written = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if written > 0 { return .sent(written) }
+            let code = errno
+            if written < 0 && code == EINTR { continue }
+            if written < 0 && (code == EAGAIN || code == EWOULDBLOCK) { return .wantWrite }
+            return .socketFailed(written < 0 ? String(cString: strerror(code)) : "send returned 0")
+        }
+    }
+
+    private func handle(_ result: SendResult) {
+        switch result {
+        case .sent, .wantRead: break
+        case .wantWrite: armWrite()
+        case .tlsFailed(let written): tlsFailed(written)
+        case .socketFailed(let reason): delegate?.channel(self, event: .failed(reason))
+        }
     }
 
     /// A failed SSL operation: the client's EOF (with or without close_notify) is a

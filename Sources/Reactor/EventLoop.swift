@@ -160,7 +160,7 @@ public final class LoopTimer {
     }
 
     /// Monotonic seconds (vDSO, no system call).
-    public static func now() -> Double {
+    static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1_000_000_000

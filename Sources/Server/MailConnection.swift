@@ -30,7 +30,7 @@ final class MailConnection {
     private let baseLogger: Logger
     private var logger: ConnectionLog { ConnectionLog(base: baseLogger, connector: connector.name, client: client, id: id) }
     /// Monotonic seconds at accept, for the close line's duration.
-    private let started = LoopTimer.now()
+    private let started = monotonicSeconds()
     private var closeReason = "client quit"
     private var tlsEstablished = false
     private var finished = false
@@ -64,7 +64,7 @@ final class MailConnection {
     func start() {
         channel.delegate = self
         arm(phase == .handshaking ? connector.limits.handshakeTimeout : session.idleLimit)
-        logger.log(.debug, "connection opened")
+        if worker.logsDebug { logger.log(.debug, "connection opened") }
         if phase == .open { perform(session.start()) } else { channel.startHandshakeNow() }
     }
 
@@ -85,6 +85,8 @@ final class MailConnection {
             switch action {
             case .send(let bytes):
                 channel.write(bytes)
+            case .sendText(let text):
+                channel.write(text)
             case .startTLS:
                 channel.stopReading()
                 upgradeWhenDrained = true
@@ -150,7 +152,7 @@ final class MailConnection {
             tlsEstablished = true
             // The handshake's facts go into the one "connection closed" line; an
             // expired certificate is an error worth a line of its own, every time.
-            if baseLogger.logLevel <= .debug {
+            if worker.logsDebug {
                 logger.log(.debug, "TLS handshake completed", handshakeMetadata(ssl))
             }
             if tls.mayServeExpired && tls.selection(of: ssl).servedExpired {
@@ -210,7 +212,7 @@ final class MailConnection {
 
     /// Times out `seconds` from now, replacing the deadline set before.
     private func arm(_ seconds: Double) {
-        deadline = LoopTimer.now() + max(seconds, 0)
+        deadline = monotonicSeconds() + max(seconds, 0)
         worker.deadlineSet(deadline)
     }
 
@@ -289,8 +291,16 @@ final class MailConnection {
     }
 }
 
+/// Monotonic seconds (vDSO, no system call); inlined where a connection reads the
+/// clock (a call into Reactor's `LoopTimer.now` ran from a cold cache each time).
+@inline(__always) func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1_000_000_000
+}
+
 extension MailConnection {
-    private var durationMilliseconds: Int { Int((LoopTimer.now() - started) * 1000) }
+    private var durationMilliseconds: Int { Int((monotonicSeconds() - started) * 1000) }
 
     /// The "connection closed" line written straight into the worker's batch in the
     /// log handler's format: the same keys as `handshakeMetadata` plus the close

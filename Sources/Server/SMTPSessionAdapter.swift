@@ -59,7 +59,7 @@ final class SMTPSessionAdapter: SessionAdapter {
     private func map(_ actions: [SMTPAction]) -> [ConnectionAction] {
         actions.map { action -> ConnectionAction in
             switch action {
-            case .send(let text): return .send(Array(text.utf8))
+            case .send(let text): return .sendText(text)
             case .startTLS: return .startTLS
             case .close: return .close
             case .authenticate(let username, let password):

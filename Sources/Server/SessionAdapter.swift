@@ -5,6 +5,8 @@ import MailProtocols
 /// What a protocol session asks its connection to do, whatever the protocol.
 enum ConnectionAction {
     case send([UInt8])
+    /// Text sent as its UTF-8 bytes, without an array made of it first.
+    case sendText(String)
     /// Flush, then swap the socket to TLS (STARTTLS / STLS).
     case startTLS
     /// Close after flushing.

@@ -27,6 +27,9 @@ final class Worker {
     /// The runtime's logger with this worker's index; fixed at init (the close
     /// line's fast path copies its handler metadata once).
     let logger: Logger
+    /// Debug lines are on (the level is fixed at start): checked before a connection
+    /// builds one.
+    let logsDebug: Bool
     /// The connection close line's fast path (nil under another log handler).
     let lineFormat: MailEdgeLogHandler.LineFormat?
     /// Close lines written once per loop turn.
@@ -71,6 +74,7 @@ final class Worker {
         var logger = runtime.logger
         logger[metadataKey: "worker"] = "\(index)"
         self.logger = logger
+        logsDebug = logger.logLevel <= .debug
         let lineFormat = MailEdgeLogHandler.LineFormat(logger)
         self.lineFormat = lineFormat
         closeFrames = lineFormat.flatMap { format in
@@ -176,13 +180,13 @@ final class Worker {
         let due = max(deadline, lastSweep + Self.sweepInterval)
         guard due < sweepAt else { return }
         sweepAt = due
-        sweeper?.arm(due - LoopTimer.now())
+        sweeper?.arm(due - monotonicSeconds())
     }
 
     /// Fires every connection whose deadline has come and sets the next sweep for
     /// the earliest deadline left. One pass over the descriptor slots.
     private func sweep() {
-        let now = LoopTimer.now()
+        let now = monotonicSeconds()
         lastSweep = now
         sweepAt = .infinity
         var next = Double.infinity
