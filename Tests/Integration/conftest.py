@@ -55,8 +55,9 @@ class MailEdge:
     """One running server: ports, folders, log, and helpers to talk to it."""
 
     def __init__(self, root: Path, limits=None, tls=None, extra="", connector_fqdn=None,
-                 accepted_domains=("contoso.test",), domain_secure=False, serve_args=(), env=None):
+                 accepted_domains=("contoso.test",), domain_secure=False, serve_args=(), env=None, workers=2):
         self.root = root
+        self.workers = workers
         self.serve_args = list(serve_args)
         # Extra environment for `serve` (None: the test's own environment).
         self.env = None if env is None else {**os.environ, **env}
@@ -84,7 +85,7 @@ class MailEdge:
                 return "[" + ", ".join(value(x) for x in v) + "]"
             return '"' + v + '"'
 
-        lines = ['[server]', 'name = "mx1"', 'fqdn = "mx1.contoso.test"', 'workers = 2', '']
+        lines = ['[server]', 'name = "mx1"', 'fqdn = "mx1.contoso.test"', f'workers = {self.workers}', '']
         lines += ['[tls]'] + [f"{k} = {value(v)}" for k, v in self.tls.items()] + ['']
         lines += ['[limits]'] + [f"{k} = {value(v)}" for k, v in self.limits.items()] + ['']
         lines += ['[store]', f'accepted_domains = {value(self.accepted_domains)}', '']

@@ -176,6 +176,29 @@ def test_handshake_timeout_closes_silent_tls_client(make_server):
     wait_for(lambda: "TLS handshake timeout" in server.log_text(), what="handshake timeout log line")
 
 
+def test_an_earlier_timeout_brings_the_workers_sweep_forward(make_server):
+    """A worker sweeps its connections' deadlines with one timer set for the earliest.
+    A silent TLS client's 1 s handshake timeout, set after an open session's 30 s
+    idle timeout had the sweep at +30 s, must still end the TLS connection after
+    about a second, and leave the open session alone."""
+    import socket
+    import time
+    server = make_server(workers=1, limits={"handshake_timeout": 1, "idle_timeout": 30})
+    idle = Line(server.smtp)
+    assert idle.reply().startswith("220")
+    # Let the sweeps for the start-up probes' short deadlines pass: the next sweep is
+    # then the idle session's, 30 s away.
+    time.sleep(1.5)
+    sock = socket.create_connection(("127.0.0.1", server.smtps), timeout=20)
+    started = time.monotonic()
+    assert sock.recv(100) == b""  # closed by the handshake timeout
+    assert time.monotonic() - started < 8
+    sock.close()
+    wait_for(lambda: "TLS handshake timeout" in server.log_text(), what="handshake timeout log line")
+    assert idle.command("NOOP").startswith("250")
+    idle.close()
+
+
 def test_probe_is_a_close_and_plaintext_on_implicit_port_is_a_tls_failure(server):
     """A load balancer's TCP probe (connect, close) on an implicit-TLS port ends as a
     plain close, not a TLS warning; plaintext sent to that port is a TLS failure that
