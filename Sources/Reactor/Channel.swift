@@ -170,7 +170,7 @@ public final class Channel {
     public func write(_ text: String) {
         guard !isClosed, !text.isEmpty else { return }
         guard outputStart == output.count, !handshaking, !writeArmed else {
-            output.append(contentsOf: text.utf8)
+            write(Array(text.utf8))   // behind what waits
             return
         }
         var text = text
@@ -224,7 +224,7 @@ public final class Channel {
     deinit {
         if !isClosed { close() }
         // Never inside the events' own callbacks: the connection that owns this
-        // channel is released on a later loop turn (or after the loop stopped).
+        // channel is released after the loop pass that ended it (or after the loop stopped).
         if let readEvent { event_free(readEvent) }
         if let writeEvent { event_free(writeEvent) }
     }
@@ -392,7 +392,8 @@ public final class Channel {
         case wantWrite
         /// OpenSSL must read first; the next read readiness retries.
         case wantRead
-        case tlsFailed(Int32)
+        /// SSL_write's result and errno right after it (before anything can change it).
+        case tlsFailed(Int32, errno: Int32)
         case socketFailed(String)
     }
 
@@ -408,7 +409,7 @@ public final class Channel {
             switch SSL_get_error(ssl, written) {
             case SSL_ERROR_WANT_WRITE: return .wantWrite
             case SSL_ERROR_WANT_READ: return .wantRead
-            default: return .tlsFailed(written)
+            default: return .tlsFailed(written, errno: errno)
             }
         }
         while true {
@@ -425,17 +426,18 @@ public final class Channel {
         switch result {
         case .sent, .wantRead: break
         case .wantWrite: armWrite()
-        case .tlsFailed(let written): tlsFailed(written)
+        case .tlsFailed(let written, let savedErrno): tlsFailed(written, errno: savedErrno)
         case .socketFailed(let reason): delegate?.channel(self, event: .failed(reason))
         }
     }
 
     /// A failed SSL operation: the client's EOF (with or without close_notify) is a
     /// close, anything else an error with OpenSSL's reasons.
-    private func tlsFailed(_ result: Int32) {
+    /// `savedErrno`: errno right after the failed call, when the caller could not
+    /// call this at once.
+    private func tlsFailed(_ result: Int32, errno savedErrno: Int32 = errno) {
         guard let ssl = tls else { return }
         let code = SSL_get_error(ssl, result)
-        let savedErrno = errno
         let reasons = OpenSSLError.drain("").reasons
         // OpenSSL 3 reports a close without close_notify as "unexpected eof while
         // reading"; mail clients (and load-balancer probes) do that all the time.

@@ -96,8 +96,8 @@ private func wakerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPo
 
 /// A one-shot timer on a loop; re-armable. Owned by whoever must cancel it.
 ///
-/// Re-arming is lazy, as connection timeouts are re-armed on every command and
-/// every TLS step but almost never fire: a new deadline no earlier than the one
+/// Re-arming is lazy, for timers re-armed far more often than they fire (a worker's
+/// timeout sweep, an IMAP IDLE poll): a new deadline no earlier than the one
 /// libevent already holds is only recorded (no `event_add`, no timer-heap work);
 /// when libevent's timer fires before the recorded deadline, it is set again for
 /// the rest. Only an earlier deadline goes to libevent at once.

@@ -34,6 +34,8 @@ final class MailConnection {
     private var closeReason = "client quit"
     private var tlsEstablished = false
     private var finished = false
+    /// The server said goodbye (`shutdown`): its deadline closes the connection.
+    private var shuttingDown = false
 
     /// This connection's blocking jobs, one at a time and in order, on the pool.
     private lazy var workQueue = DispatchQueue(label: "mailedge.connection", target: worker.runtime.workPool)
@@ -212,6 +214,7 @@ final class MailConnection {
 
     /// Times out `seconds` from now, replacing the deadline set before.
     private func arm(_ seconds: Double) {
+        guard !finished else { return }   // (a reply's `perform` may have closed it)
         deadline = monotonicSeconds() + max(seconds, 0)
         worker.deadlineSet(deadline)
     }
@@ -228,6 +231,8 @@ final class MailConnection {
             logger.log(.warning, "TLS handshake timeout", ["timeout_s": "\(connector.limits.handshakeTimeout)"])
             closeReason = "handshake timeout"
             finish()
+        case .open where shuttingDown:
+            finish()   // the goodbye could not leave in time
         case .open:
             logger.log(.warning, "idle timeout", ["timeout_s": "\(session.idleLimit)"])
             closeReason = "idle timeout"
@@ -242,6 +247,7 @@ final class MailConnection {
 
     /// SIGTERM after the drain period: say goodbye where the protocol allows.
     func shutdown() {
+        shuttingDown = true
         closeReason = "server shutting down"
         if phase == .open {
             perform(session.shutdown())
@@ -310,7 +316,7 @@ extension MailConnection {
     private func writeCloseLine(into bytes: inout [UInt8],
                                 _ frames: (tls: MailEdgeLogHandler.FixedLine, plain: MailEdgeLogHandler.FixedLine)) {
         bytes.appendUTF8(MailEdgeLogHandler.timestamp())
-        // (A handshake that completed always has its selection recorded.)
+        // (`selection(of:)` answers for every SSL; only a connector without TLS has none.)
         guard tlsEstablished, let ssl = channel.ssl, let selection = connector.tls?.selection(of: ssl) else {
             let frame = frames.plain
             bytes.append(contentsOf: frame.head)

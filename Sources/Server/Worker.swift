@@ -145,7 +145,8 @@ final class Worker {
     }
 
     /// Called from inside the connection's own callbacks: the last reference is
-    /// dropped on the next loop turn, never while its channel is mid-callback.
+    /// dropped at the end of this loop pass (`endTurn`), never while its channel is
+    /// mid-callback.
     func connectionEnded(_ connection: MailConnection) {
         endTurnSoon()   // its close line goes out with the turn's
         guard let ended = self.connection(at: connection.fd), ended === connection else { return }
@@ -155,7 +156,7 @@ final class Worker {
     }
 
     /// Runs `endTurn` once the callbacks of this loop turn are done.
-    func endTurnSoon() {
+    private func endTurnSoon() {
         guard !turnEndPending else { return }
         turnEndPending = true
         turnEnd?.wake()

@@ -1,6 +1,7 @@
 internal import COpenSSL
 internal import CShims
 import Certificates
+import Synchronization
 
 /// Owns the server `SSL_CTX`s of one receive connector: the policy, and either one
 /// certificate or a `CertificateSelector` whose decision the ClientHello callback
@@ -68,7 +69,7 @@ public final class ServerTLSContext: @unchecked Sendable {
             throw error
         }
         presentations = Array(made.prefix(selector?.certificates.count ?? 0))
-        mayServeExpired = selector?.choices.contains { $0.servedExpired } ?? false
+        startUpServesExpired = selector?.choices.contains { $0.servedExpired } ?? false
         owned = made
         cipherNames = Self.ciphers(of: context).map { (UnsafeRawPointer($0.cipher), $0.name) }
         // Retain policy for the callbacks: passUnretained; this object owns the
@@ -121,15 +122,28 @@ public final class ServerTLSContext: @unchecked Sendable {
         if SSL_get_SSL_CTX(ssl) != target {
             guard SSL_set_SSL_CTX(ssl, target) == target else { return false }
         }
-        // The id (+1; 0 means none) tells the connection afterwards which decision applied.
-        let tag = id.map { $0 + 1 } ?? -(choice.index + 1)
+        // The id (+1; 0 means none) tells the connection afterwards which decision
+        // applied; a re-resolved one is negative: -(index + 1), or -(count + index + 1)
+        // when it serves an expired certificate.
+        let tag: Int
+        if let id {
+            tag = id + 1
+        } else if choice.servedExpired {
+            tag = -(selector.certificates.count + choice.index + 1)
+            reResolvedExpired.store(true, ordering: .relaxed)
+        } else {
+            tag = -(choice.index + 1)
+        }
         SSL_set_ex_data(ssl, handshakeChoiceIndex, UnsafeMutableRawPointer(bitPattern: tag))
         return true
     }
 
-    /// Whether `selection(of:)` can report an expired certificate: only a choice made
-    /// at start-up serves one. When false, a connection need not look.
-    package let mayServeExpired: Bool
+    /// Whether `selection(of:)` can report an expired certificate: a choice made at
+    /// start-up serves one, or a handshake since re-resolved to one (a certificate
+    /// expired while the server ran). When false, a connection need not look.
+    package var mayServeExpired: Bool { startUpServesExpired || reResolvedExpired.load(ordering: .relaxed) }
+    private let startUpServesExpired: Bool
+    private let reResolvedExpired = Atomic<Bool>(false)
 
     /// Which certificate a finished handshake presented, and why.
     package func selection(of ssl: OpaquePointer) -> (thumbprint: Thumbprint, reason: String, servedExpired: Bool) {
@@ -138,8 +152,9 @@ public final class ServerTLSContext: @unchecked Sendable {
             let choice = selector.choices[tag - 1]
             return (selector.thumbprints[choice.index], choice.reason, choice.servedExpired)
         }
-        if let selector, tag < 0, -tag <= selector.certificates.count {
-            return (selector.thumbprints[-tag - 1], "re-resolved at handshake time (validity changed since start-up)", false)
+        if let selector, tag < 0, -tag <= 2 * selector.certificates.count {
+            let count = selector.certificates.count, code = -tag - 1
+            return (selector.thumbprints[code % count], "re-resolved at handshake time (validity changed since start-up)", code >= count)
         }
         return (certificate.thumbprint, "the connector's certificate", false)
     }
