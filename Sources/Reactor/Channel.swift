@@ -176,18 +176,13 @@ public final class Channel {
         var text = text
         let stopped = text.withUTF8 { bytes -> SendResult? in
             let raw = UnsafeRawBufferPointer(bytes)
-            var sent = 0
-            while sent < raw.count {
-                let result = send(UnsafeRawBufferPointer(rebasing: raw[sent...]))
-                guard case .sent(let count) = result else {
-                    // Keep the rest, as `write([UInt8])` would have.
-                    output = Array(raw[sent...])
-                    outputStart = 0
-                    return result
-                }
-                sent += count
+            let (sent, stopped) = send(all: raw)
+            if stopped != nil {
+                // Keep the rest, as `write([UInt8])` would have.
+                output = Array(raw[sent...])
+                outputStart = 0
             }
-            return nil
+            return stopped
         }
         if let stopped { handle(stopped) }
     }
@@ -371,14 +366,12 @@ public final class Channel {
     }
 
     private func flush(fromEvent: Bool) {
-        while outputStart < output.count {
-            let start = outputStart
-            let result = output.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-            guard case .sent(let count) = result else {
-                handle(result)
-                return
-            }
-            outputStart += count
+        let start = outputStart
+        let (sent, stopped) = output.withUnsafeBytes { send(all: UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        outputStart += sent
+        if let stopped {
+            handle(stopped)
+            return
         }
         // All sent: give the buffer back (idle connections keep none).
         output = []
@@ -420,6 +413,18 @@ public final class Channel {
             if written < 0 && (code == EAGAIN || code == EWOULDBLOCK) { return .wantWrite }
             return .socketFailed(written < 0 ? String(cString: strerror(code)) : "send returned 0")
         }
+    }
+
+    /// Writes until all of `bytes` is sent or a write stops short: how much was sent,
+    /// and why it stopped (nil: all sent).
+    private func send(all bytes: UnsafeRawBufferPointer) -> (sent: Int, stopped: SendResult?) {
+        var sent = 0
+        while sent < bytes.count {
+            let result = send(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
+            guard case .sent(let count) = result else { return (sent, result) }
+            sent += count
+        }
+        return (sent, nil)
     }
 
     private func handle(_ result: SendResult) {

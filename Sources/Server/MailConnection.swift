@@ -277,7 +277,7 @@ final class MailConnection {
         }
         // One info line per connection (HAProxy's model): why and when it ended,
         // and what TLS it had, read from the SSL before the channel frees it.
-        if worker.lineFormat != nil {
+        if worker.writesOwnLogFormat {
             if let frames = worker.closeFrames {
                 worker.closeLines.write { writeCloseLine(into: &$0, frames) }
             }
@@ -347,17 +347,16 @@ extension MailConnection {
     /// client, conn, connector, duration_ms, reason: the keys between "cipher" and
     /// "resumed" in sort order; `separators` starts at client's.
     private func appendConnectionFields(to bytes: inout [UInt8], _ separators: ArraySlice<[UInt8]>) {
-        var index = separators.startIndex
-        func next() -> [UInt8] { defer { index += 1 }; return separators[index] }
-        bytes.append(contentsOf: next())
+        let first = separators.startIndex
+        bytes.append(contentsOf: separators[first])
         bytes.appendUTF8(client)
-        bytes.append(contentsOf: next())
+        bytes.append(contentsOf: separators[first + 1])
         bytes.appendDigits(of: UInt(id), radix: 16)
-        bytes.append(contentsOf: next())
+        bytes.append(contentsOf: separators[first + 2])
         bytes.appendUTF8(connector.name)
-        bytes.append(contentsOf: next())
+        bytes.append(contentsOf: separators[first + 3])
         bytes.appendDecimal(durationMilliseconds)
-        bytes.append(contentsOf: next())
+        bytes.append(contentsOf: separators[first + 4])
         bytes.appendUTF8(closeReason)
     }
 }

@@ -77,8 +77,10 @@ public struct MailEdgeLogHandler: LogHandler {
                 pending = []
             }
             for (key, value) in rest { pending.appendField(key, value) }
-            pending.append(contentsOf: Array(" [\(source)] \(message)\n".utf8))
-            return FixedLine(head: Array(" \(level.rawValue) \(label):".utf8), separators: separators, tail: pending)
+            pending.appendLineEnd(source: source, message: message)
+            var head: [UInt8] = []
+            head.appendLineHead(level: level, label: label)
+            return FixedLine(head: head, separators: separators, tail: pending)
         }
     }
 
@@ -102,11 +104,7 @@ public struct MailEdgeLogHandler: LogHandler {
         init(level: Logger.Level, label: String) {
             bytes.reserveCapacity(512)
             bytes.appendUTF8(MailEdgeLogHandler.timestamp())
-            bytes.append(0x20)
-            bytes.appendUTF8(level.rawValue)
-            bytes.append(0x20)
-            bytes.appendUTF8(label)
-            bytes.append(0x3A)
+            bytes.appendLineHead(level: level, label: label)
         }
 
         /// Fields must come in ascending key order.
@@ -117,13 +115,7 @@ public struct MailEdgeLogHandler: LogHandler {
         /// Ends the line (the source, the message and the newline) and writes it with
         /// one write(2), so lines from different worker threads never interleave.
         mutating func write(source: String, message: String) {
-            bytes.append(0x20)
-            bytes.append(0x5B)
-            bytes.appendUTF8(source)
-            bytes.append(0x5D)
-            bytes.append(0x20)
-            bytes.appendUTF8(message)
-            bytes.append(0x0A)
+            bytes.appendLineEnd(source: source, message: message)
             MailEdgeLogHandler.writeOut(bytes)
         }
     }
@@ -177,6 +169,26 @@ public struct MailEdgeLogHandler: LogHandler {
 
 /// The pieces of a log line, appended as bytes.
 extension Array where Element == UInt8 {
+    /// ` <level> <label>:`, after the timestamp.
+    mutating func appendLineHead(level: Logger.Level, label: String) {
+        append(0x20)
+        appendUTF8(level.rawValue)
+        append(0x20)
+        appendUTF8(label)
+        append(0x3A)
+    }
+
+    /// ` [<source>] <message>` and the newline, after the fields.
+    mutating func appendLineEnd(source: String, message: String) {
+        append(0x20)
+        append(0x5B)
+        appendUTF8(source)
+        append(0x5D)
+        append(0x20)
+        appendUTF8(message)
+        append(0x0A)
+    }
+
     /// ` key=value`, the one shape of every field.
     mutating func appendField(_ key: some Sequence<UInt8>, _ value: String) {
         append(0x20)

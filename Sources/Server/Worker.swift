@@ -30,8 +30,9 @@ final class Worker {
     /// Debug lines are on (the level is fixed at start): checked before a connection
     /// builds one.
     let logsDebug: Bool
-    /// The connection close line's fast path (nil under another log handler).
-    let lineFormat: MailEdgeLogHandler.LineFormat?
+    /// The log handler is MailEdge's own, so close lines take the fast path below
+    /// (under another handler they go through `Logger`).
+    let writesOwnLogFormat: Bool
     /// Close lines written once per loop turn.
     let closeLines: LineBatch
     /// The close line's frames in the log format, with and without TLS facts (nil
@@ -76,7 +77,7 @@ final class Worker {
         self.logger = logger
         logsDebug = logger.logLevel <= .debug
         let lineFormat = MailEdgeLogHandler.LineFormat(logger)
-        self.lineFormat = lineFormat
+        writesOwnLogFormat = lineFormat != nil
         closeFrames = lineFormat.flatMap { format in
             guard format.level <= .info else { return nil }
             func frame(_ keys: [StaticString]) -> MailEdgeLogHandler.FixedLine {
