@@ -192,8 +192,12 @@ public final class Channel {
     /// The OpenSSL connection once TLS is on, for reading what was negotiated.
     package var ssl: OpaquePointer? { tls }
 
-    /// Closes now: a TLS close_notify is attempted (unless the client already
-    /// closed), then the socket is closed. Unsent output is dropped.
+    /// Closes now: a TLS close_notify is attempted, then the socket is closed.
+    /// Unsent output is dropped. The close_notify also answers the client's own
+    /// (RFC 5246 7.2.1: the other party MUST respond with a close_notify; RFC 8446
+    /// 6.1: each party sends one before closing its write side). None goes out
+    /// during the handshake, after a TLS error, or after a bare EOF (the client
+    /// is gone and OpenSSL has failed the connection).
     public func close() {
         guard !isClosed else { return }
         isClosed = true
@@ -204,7 +208,8 @@ public final class Channel {
         writeArmed = false
         reading = false
         if let ssl = tls {
-            if !handshaking && !peerClosed && !fatalTLSError {
+            if !handshaking && !fatalTLSError
+                && (!peerClosed || SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN != 0) {
                 _ = SSL_shutdown(ssl)   // one non-blocking try at close_notify
             }
             OpenSSLError.clear()

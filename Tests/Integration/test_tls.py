@@ -1,9 +1,11 @@
 """TLS on the SMTP connectors, checked with openssl s_client against a real server."""
+import socket
+import ssl
 import subprocess
 
 import pytest
 
-from conftest import Line, wait_for
+from conftest import Line, client_context, wait_for
 
 
 def s_client(port, *args, starttls=True, stdin="QUIT\r\n", timeout=20):
@@ -277,3 +279,29 @@ def test_close_line_carries_the_handshake_facts_in_key_order(make_server):
     plain_fields = line_fields(closed("Default Frontend")[0])
     assert [key for key, _ in plain_fields] == ["client", "conn", "connector", "duration_ms", "reason", "worker"]
     assert int(dict(plain_fields)["conn"], 16) > 0
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+@pytest.mark.parametrize("which", ["smtps", "imaps", "pop3s", "smtp"])
+def test_the_clients_close_notify_is_answered(make_server, which, version):
+    # RFC 5246 7.2.1 / RFC 8446 6.1: a client that says close_notify gets the
+    # server's own before the connection closes. Python's unwrap() sends the
+    # client's and then waits for the server's: without it, it fails with an EOF.
+    server = make_server(tls={"protocols": ["TLSv1.2", "TLSv1.3"]})
+    context = client_context()
+    context.minimum_version = context.maximum_version = getattr(ssl.TLSVersion, version)
+    if which == "smtp":
+        line = Line(server.smtp)
+        assert line.reply().startswith("220 ")
+        assert line.command("EHLO client.example").startswith("250")
+        tls = line.starttls(context)
+        tls.sendall(b"NOOP\r\n")
+    else:
+        tls = context.wrap_socket(socket.create_connection(("127.0.0.1", getattr(server, which)), timeout=10))
+    assert tls.version() == version.replace("_", ".")
+    first = tls.recv(4096)   # the greeting (implicit TLS) or the NOOP reply: a session is up
+    assert first[:3] in (b"220", b"* O", b"+OK", b"250"), first
+    plain = tls.unwrap()
+    assert plain.recv(16) == b""   # and then the server closes the connection
+    plain.close()
+    wait_for(lambda: "reason=client disconnected" in server.log_text(), what="the close line")
