@@ -244,4 +244,54 @@ final class ChannelTests: XCTestCase {
         XCTAssertEqual(drained, 1)
         XCTAssertEqual(result.received.withLock { $0.count }, payload.count)
     }
+
+    /// `write(String)` sends from the String's own bytes; what the socket does not
+    /// take is kept, and text or bytes written meanwhile queue behind it in order.
+    func testABlockedTextWriteKeepsItsRestAndWhatFollowsQueuesBehindIt() throws {
+        let loop = try EventLoop()
+        let line = "250-a line of text that the test repeats until the socket cannot take it all\r\n"
+        let text = String(repeating: line, count: (24 << 20) / line.utf8.count)   // ~24 MiB
+        var pendingAfterText = -1
+        var pendingAfterTail = -1
+        var drainedCalls = 0
+        let callbacks = ChannelCallbacks()
+        let listener = try Listener(loop: loop, host: "127.0.0.1", port: 0) { fd, _ in
+            let accepted = try! Channel(loop: loop, fd: fd)
+            callbacks.channel = accepted
+            accepted.delegate = callbacks
+            callbacks.onRead = { _ in
+                guard pendingAfterText < 0 else { return }
+                accepted.write(text)
+                pendingAfterText = accepted.pendingOutput
+                accepted.write("250 TAIL\r\n")      // text behind blocked output
+                accepted.write(Array("END\r\n".utf8))  // and bytes behind that
+                pendingAfterTail = accepted.pendingOutput
+            }
+            callbacks.onDrained = {
+                drainedCalls += 1
+                XCTAssertEqual(accepted.pendingOutput, 0)
+                accepted.close()
+                loop.breakLoop()
+            }
+        }
+        let result = ClientResult()
+        let fd = connect(port: listener.port)
+        Thread.detachNewThread {
+            Self.send(fd, "GO\r\n")
+            let all = Self.readAll(fd)
+            result.received.withLock { $0 = all }
+            Glibc.close(fd)
+            result.done.signal()
+        }
+        run(loop)
+        XCTAssertEqual(result.done.wait(timeout: .now() + 20), .success)
+        XCTAssertGreaterThan(pendingAfterText, 0, "24 MiB cannot all fit into the socket at once")
+        XCTAssertLessThan(pendingAfterText, text.utf8.count, "the socket took the first part straight from the String")
+        XCTAssertEqual(pendingAfterTail, pendingAfterText + "250 TAIL\r\nEND\r\n".utf8.count)
+        XCTAssertEqual(drainedCalls, 1)
+        let expected = Array((text + "250 TAIL\r\nEND\r\n").utf8)
+        let got = result.received.withLock { $0 }
+        XCTAssertEqual(got.count, expected.count)
+        XCTAssertTrue(got == expected, "every byte arrives, in order")
+    }
 }
