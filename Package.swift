@@ -67,5 +67,6 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Certificates"]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", .product(name: "Logging", package: "swift-log")]),
     ]
 )

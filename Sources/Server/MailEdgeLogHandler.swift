@@ -24,6 +24,11 @@ public struct MailEdgeLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        MailEdgeLogHandler.writeOut(line(for: event))
+    }
+
+    /// The whole line for `event`, newline included.
+    func line(for event: LogEvent) -> [UInt8] {
         // Handler metadata, overridden by the event's; sorted by key for stable lines.
         var pairs: [(key: String, value: Logger.Metadata.Value)] = []
         pairs.reserveCapacity(metadata.count + (event.metadata?.count ?? 0))
@@ -38,7 +43,7 @@ public struct MailEdgeLogHandler: LogHandler {
                 line.append(key, Self.text(value))
             }
         }
-        line.write(source: event.source, message: event.message.description)
+        return line.end(source: event.source, message: event.message.description)
     }
 
     /// What the fast path needs to write lines in this handler's format itself: the
@@ -112,11 +117,12 @@ public struct MailEdgeLogHandler: LogHandler {
             bytes.appendField(key.utf8, value)
         }
 
-        /// Ends the line (the source, the message and the newline) and writes it with
-        /// one write(2), so lines from different worker threads never interleave.
-        mutating func write(source: String, message: String) {
+        /// Ends the line (the source, the message and the newline) and returns it,
+        /// to be written with one write(2) so lines from different worker threads
+        /// never interleave.
+        mutating func end(source: String, message: String) -> [UInt8] {
             bytes.appendLineEnd(source: source, message: message)
-            MailEdgeLogHandler.writeOut(bytes)
+            return bytes
         }
     }
 
