@@ -304,4 +304,6 @@ def test_the_clients_close_notify_is_answered(make_server, which, version):
     plain = tls.unwrap()
     assert plain.recv(16) == b""   # and then the server closes the connection
     plain.close()
-    wait_for(lambda: "reason=client disconnected" in server.log_text(), what="the close line")
+    negotiated = "tls_version=" + version.replace("_", ".")
+    wait_for(lambda: any("reason=client disconnected" in line and negotiated in line
+                         for line in server.log_text().splitlines()), what="the session's close line")
