@@ -56,6 +56,20 @@ final class ChannelTests: XCTestCase {
         }
     }
 
+    /// A client on its own thread: sends `lines`, then reads until EOF and closes.
+    private func client(sending lines: [String], to port: UInt16) -> ClientResult {
+        let result = ClientResult()
+        let fd = connect(port: port)
+        Thread.detachNewThread {
+            for line in lines { Self.send(fd, line) }
+            let all = Self.readAll(fd)
+            result.received.withLock { $0 = all }
+            Glibc.close(fd)
+            result.done.signal()
+        }
+        return result
+    }
+
     func testAcceptedSocketsInheritNoDelay_ReadsArriveAndABlockedWriteDrainsCompletely() throws {
         let loop = try EventLoop()
         let payload = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }   // 24 MiB: more than the socket buffers take
@@ -87,16 +101,7 @@ final class ChannelTests: XCTestCase {
         }
         let port = listener.port
         XCTAssertNotEqual(port, 0)
-        let result = ClientResult()
-        let fd = connect(port: port)
-        Thread.detachNewThread {
-            Self.send(fd, "HELLO\r\n")
-            Self.send(fd, "QUIT\r\n")
-            let all = Self.readAll(fd)
-            result.received.withLock { $0 = all }
-            Glibc.close(fd)
-            result.done.signal()
-        }
+        let result = client(sending: ["HELLO\r\n", "QUIT\r\n"], to: port)
         run(loop)
         XCTAssertEqual(result.done.wait(timeout: .now() + 20), .success)
         XCTAssertEqual(noDelay, 1, "TCP_NODELAY is inherited from the listening socket")
@@ -274,15 +279,7 @@ final class ChannelTests: XCTestCase {
                 loop.breakLoop()
             }
         }
-        let result = ClientResult()
-        let fd = connect(port: listener.port)
-        Thread.detachNewThread {
-            Self.send(fd, "GO\r\n")
-            let all = Self.readAll(fd)
-            result.received.withLock { $0 = all }
-            Glibc.close(fd)
-            result.done.signal()
-        }
+        let result = client(sending: ["GO\r\n"], to: listener.port)
         run(loop)
         XCTAssertEqual(result.done.wait(timeout: .now() + 20), .success)
         XCTAssertGreaterThan(pendingAfterText, 0, "24 MiB cannot all fit into the socket at once")
